@@ -1,0 +1,21 @@
+// Package ticket implements short-lived, single-use WebSocket tickets.
+//
+// The pattern: a client asks an authenticated HTTP endpoint (an [Issuer]) for
+// a ticket; the server stores it with the caller's subject, client IP, issue
+// time, expiry and scope, and returns an opaque ID; the client presents the ID
+// when it opens the WebSocket; the server redeems it exactly once
+// ([Redeemer]), checking expiry, source IP and scope, before it upgrades.
+//
+// A ticket ID is 32 bytes from crypto/rand, encoded as 43 characters of
+// unpadded base64url. Stores never see the ID: they are keyed by its SHA-256
+// ([KeyOf]), so a dump of a store redeems nothing.
+//
+// Expiry, IP and scope are checked here, not in each [Store], so a store only
+// has to put with a TTL and take atomically once. Package
+// github.com/wsauth/wsauth/ticket/tickettest holds the conformance suite
+// every store must pass; memstore and redisstore are the two shipped stores.
+//
+// Client IPs come from [http.Request.RemoteAddr] unless a [ClientIP] is
+// configured with trusted proxies; forwarding headers are never trusted by
+// default.
+package ticket
