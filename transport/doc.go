@@ -1,0 +1,55 @@
+// Package transport is where a WebSocket credential rides: it extracts and
+// parses credentials on the server and attaches them on the client.
+//
+// Browsers cannot set an Authorization header on a WebSocket, so a
+// credential travels in one of four carriers. This package knows only the
+// wire formats; deciding whether a credential is any good is the job of the
+// wsauth package, which builds on this one.
+//
+// # Wire formats
+//
+//	carrier        client sends                                      server side          client side
+//	-------------  ------------------------------------------------  -------------------  ---------------------
+//	query          wss://host/ws?ticket=T                            FromQuery            WithQuery
+//	                                                                                      DialQuery
+//	subprotocol    Sec-WebSocket-Protocol: <app>, wsauth.bearer.<B>  FromSubprotocol      SubprotocolOffer
+//	                                                                                      DialSubprotocol
+//	first message  text {"type":"auth","token":T}                    ParseControl         AppendControl
+//	                                                                                      DialFirstMessage
+//	  reply        text {"type":"auth_ok","subject":S,               AuthOK.MarshalJSON   AuthOK.UnmarshalJSON
+//	                     "expires_at":"2006-01-02T15:04:05Z"}
+//	  refresh      text {"type":"refresh","token":T}                 ParseControl         Refresh
+//	per message    text {"token":T,"data":<any JSON value>}          ParseEnvelope        AppendEnvelope
+//	                                                                                      TokenConn.Write
+//	               binary  N uint16 big endian | N bytes token |     ParseBinaryEnvelope  AppendBinaryEnvelope
+//	                       payload                                                        TokenConn.WriteBinary
+//
+// In the subprotocol carrier B is the credential in base64url without
+// padding (RFC 4648 section 5). A client with no application protocol of its
+// own offers DefaultSubprotocol ("wsauth"), and the server must echo an
+// application protocol, never the credential entry: a browser fails a
+// connection whose server selects nothing it offered. expires_at in auth_ok
+// is RFC 3339 and left out when the credential does not expire.
+//
+// # Credentials
+//
+// A credential is 1 to MaxCredentialLen bytes of visible ASCII other than
+// '"' and '\'. Tickets (base64url) and JWTs (base64url and dots) qualify, and
+// such a credential needs no escaping in any carrier, so every carrier can
+// carry every credential. The JSON parsers therefore reject a token written
+// with escapes instead of unescaping it.
+//
+// # Errors
+//
+// Parsers fail with errors wrapping ErrNoCredential (nothing there) or
+// ErrMalformed (something there, but wrong). No error string in this package
+// contains a credential, a header value or frame bytes: they may be logged.
+// The Dial helpers redact the credential from lower-layer errors too.
+//
+// # Performance
+//
+// ParseEnvelope runs on every frame in per-message mode. It walks the
+// top-level object by hand, validates member values with json.Valid, and
+// returns data aliasing its input, so it allocates only the token string.
+// It agrees with encoding/json on which inputs are valid JSON.
+package transport

@@ -1,0 +1,149 @@
+package transport
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+)
+
+// ParseEnvelope parses a per-message text frame {"token":T,"data":D}.
+//
+// The frame must be exactly one JSON object, with only whitespace around it,
+// that encoding/json also considers valid. Keys are matched exactly (case
+// matters; escaped spellings of "token" and "data" count). token must be a
+// JSON string holding a valid credential written without escapes (JWTs
+// never need any); data must be present and may be any JSON value. Other
+// members are ignored. A duplicate token or data member is ErrMalformed,
+// because two readers of the same frame could otherwise disagree about which
+// one counts.
+//
+// A missing or empty token is ErrNoCredential; anything else wrong is
+// ErrMalformed. data aliases b, without surrounding whitespace, and has its
+// capacity clipped so appending to it never writes into b; copy it if b is
+// reused.
+func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
+	s, err := newObjectScanner(b, "envelope")
+	if err != nil {
+		return "", nil, err
+	}
+	var tok []byte
+	haveTok, haveData := false, false
+	for {
+		key, val, esc, ok, err := s.next()
+		if err != nil {
+			return "", nil, err
+		}
+		if !ok {
+			break
+		}
+		switch {
+		case keyIs(key, esc, "token"):
+			if haveTok {
+				return "", nil, s.errorf("duplicate token")
+			}
+			haveTok = true
+			if tok, err = credentialString("envelope: token", val); err != nil {
+				return "", nil, err
+			}
+		case keyIs(key, esc, "data"):
+			if haveData {
+				return "", nil, s.errorf("duplicate data")
+			}
+			haveData = true
+			data = val
+		}
+	}
+	if len(tok) == 0 {
+		return "", nil, fmt.Errorf("transport: envelope: missing or empty token: %w", ErrNoCredential)
+	}
+	if !haveData {
+		return "", nil, s.errorf("missing data")
+	}
+	return string(tok), data, nil
+}
+
+// credentialString checks that the JSON value val of the member named by
+// carrier is a string holding a valid credential, or an empty string, and
+// returns its raw contents.
+func credentialString(carrier string, val []byte) ([]byte, error) {
+	if val[0] != '"' {
+		return nil, fmt.Errorf("transport: %s is not a string: %w", carrier, ErrMalformed)
+	}
+	raw := val[1 : len(val)-1]
+	if len(raw) == 0 {
+		return raw, nil
+	}
+	if err := checkCredential(carrier, raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// AppendEnvelope appends the text frame {"token":token,"data":data} to dst.
+// token must be a valid credential and data valid JSON; whitespace around
+// data is dropped, so ParseEnvelope returns data trimmed.
+func AppendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, error) {
+	if err := checkCredential("envelope", token); err != nil {
+		return dst, err
+	}
+	data = data[:skipWSBack(data)]
+	data = data[skipWS(data, 0):]
+	if len(data) == 0 || !json.Valid(data) {
+		return dst, fmt.Errorf("transport: envelope: data is not valid JSON: %w", ErrMalformed)
+	}
+	dst = append(dst, `{"token":"`...)
+	dst = append(dst, token...)
+	dst = append(dst, `","data":`...)
+	dst = append(dst, data...)
+	return append(dst, '}'), nil
+}
+
+func skipWSBack(b []byte) int {
+	i := len(b)
+	for i > 0 {
+		switch b[i-1] {
+		case ' ', '\t', '\n', '\r':
+			i--
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// ParseBinaryEnvelope parses a per-message binary frame: a big-endian
+// uint16 token length N, N bytes of token, then the payload.
+//
+// A frame shorter than two bytes, or whose N runs past its end, is
+// ErrMalformed; N == 0 is ErrNoCredential; a token that is not a valid
+// credential is ErrMalformed. payload aliases b (capacity clipped) and may
+// be empty.
+func ParseBinaryEnvelope(b []byte) (token string, payload []byte, err error) {
+	if len(b) < 2 {
+		return "", nil, fmt.Errorf("transport: binary envelope: shorter than its 2-byte length prefix: %w", ErrMalformed)
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if n == 0 {
+		return "", nil, fmt.Errorf("transport: binary envelope: empty token: %w", ErrNoCredential)
+	}
+	if n > len(b)-2 {
+		return "", nil, fmt.Errorf("transport: binary envelope: token length %d exceeds frame: %w", n, ErrMalformed)
+	}
+	tok := b[2 : 2+n]
+	if err := checkCredential("binary envelope", tok); err != nil {
+		return "", nil, err
+	}
+	return string(tok), b[2+n : len(b) : len(b)], nil
+}
+
+// AppendBinaryEnvelope appends a binary frame carrying token and payload to
+// dst. The wire format could carry a 65535-byte token; this package stops at
+// MaxCredentialLen.
+func AppendBinaryEnvelope(dst []byte, token string, payload []byte) ([]byte, error) {
+	if err := checkCredential("binary envelope", token); err != nil {
+		return dst, err
+	}
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(token)))
+	dst = append(dst, token...)
+	return append(dst, payload...), nil
+}
