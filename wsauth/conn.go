@@ -1,0 +1,167 @@
+package wsauth
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Conn is an authenticated WebSocket connection. It knows its Principal,
+// closes itself with 4401 when the principal expires, and in per-message
+// mode verifies every frame it reads.
+//
+// As with websocket.Conn, writes may run concurrently with each other and
+// with one reader; reads may not run concurrently.
+type Conn struct {
+	ws   *websocket.Conn
+	opts *Options
+	peer Peer
+
+	principal atomic.Pointer[Principal]
+	expired   atomic.Bool
+
+	timerMu sync.Mutex
+	timer   *time.Timer
+	closed  bool
+
+	// perMessage is set for PerMessage connections; pending holds the
+	// first frame, read during authentication, for the first Read.
+	perMessage bool
+	pending    *Message
+}
+
+// Message is one frame read from a Conn.
+type Message struct {
+	Type websocket.MessageType
+	// Data is the payload; in per-message mode, the envelope's data.
+	Data []byte
+	// Principal is who sent the frame: the connection's principal, or in
+	// per-message mode the one its token names.
+	Principal Principal
+}
+
+func newConn(ws *websocket.Conn, opts *Options, peer Peer, p Principal) *Conn {
+	c := &Conn{ws: ws, opts: opts, peer: peer}
+	ws.SetReadLimit(opts.readLimit())
+	c.setPrincipal(p)
+	return c
+}
+
+// Principal returns who the connection is authenticated as: in per-message
+// mode, the principal of the newest token seen.
+func (c *Conn) Principal() Principal { return *c.principal.Load() }
+
+// Subprotocol returns the negotiated application subprotocol.
+func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
+
+// Websocket returns the underlying connection, for APIs that need it
+// (wsjson, NetConn). Writes made on it bypass the expiry check of Write.
+func (c *Conn) Websocket() *websocket.Conn { return c.ws }
+
+// Read reads the next message. In per-message mode it returns the
+// envelope's data; use ReadMessage to learn who sent it.
+func (c *Conn) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	m, err := c.ReadMessage(ctx)
+	return m.Type, m.Data, err
+}
+
+// ReadMessage reads the next message and the principal that sent it.
+func (c *Conn) ReadMessage(ctx context.Context) (Message, error) {
+	if c.perMessage {
+		return c.readEnvelope(ctx)
+	}
+	typ, b, err := c.ws.Read(ctx)
+	if err != nil {
+		return Message{}, c.readErr(err)
+	}
+	return Message{Type: typ, Data: b, Principal: c.Principal()}, nil
+}
+
+// Write writes a message. Once the principal has expired it writes nothing,
+// closes the connection with 4401 and returns an error wrapping ErrExpired.
+func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	if err := c.checkExpiry(); err != nil {
+		return err
+	}
+	return c.ws.Write(ctx, typ, p)
+}
+
+// Close closes the connection with a close handshake; see
+// websocket.Conn.Close.
+func (c *Conn) Close(code websocket.StatusCode, reason string) error {
+	c.stopTimer()
+	return c.ws.Close(code, reason)
+}
+
+// CloseNow closes the connection without a close handshake.
+func (c *Conn) CloseNow() error {
+	c.stopTimer()
+	return c.ws.CloseNow()
+}
+
+// readErr explains a read error caused by this package closing the
+// connection.
+func (c *Conn) readErr(err error) error {
+	if c.expired.Load() {
+		return fmt.Errorf("%w: %w", ErrExpired, err)
+	}
+	return err
+}
+
+func (c *Conn) checkExpiry() error {
+	if c.expired.Load() {
+		return fmt.Errorf("wsauth: write: %w", ErrExpired)
+	}
+	p := c.principal.Load()
+	if !p.ExpiresAt.IsZero() && !c.opts.now().Before(p.ExpiresAt) {
+		c.expire()
+		return fmt.Errorf("wsauth: write: %w", ErrExpired)
+	}
+	return nil
+}
+
+// expire closes the connection with 4401, once.
+func (c *Conn) expire() {
+	if c.expired.Swap(true) {
+		return
+	}
+	go c.ws.Close(CloseUnauthenticated, "credential expired")
+}
+
+// setPrincipal makes p the connection's principal and re-arms the expiry
+// timer for its ExpiresAt.
+func (c *Conn) setPrincipal(p Principal) {
+	c.principal.Store(&p)
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
+	if c.closed {
+		return
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if p.ExpiresAt.IsZero() {
+		return
+	}
+	d := p.ExpiresAt.Sub(c.opts.now())
+	if d <= 0 {
+		c.expire()
+		return
+	}
+	c.timer = time.AfterFunc(d, c.expire)
+}
+
+func (c *Conn) stopTimer() {
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
+	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+}

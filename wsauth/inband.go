@@ -1,0 +1,81 @@
+package wsauth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// inBand is the part the FirstMessage and PerMessage strategies share: the
+// socket is upgraded unauthenticated, and its first frame must arrive
+// within AuthTimeout and fit in the auth read limit.
+type inBand struct {
+	opts      *Options
+	readLimit int64
+	// auth authenticates the first frame and returns what the handler's
+	// first Read gets, if anything.
+	auth func(ctx context.Context, typ websocket.MessageType, b []byte, peer Peer) (Principal, *Message, error)
+	// ok, if set, answers a successful authentication.
+	ok         func(ctx context.Context, ws *websocket.Conn, p Principal) error
+	perMessage bool
+}
+
+func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
+	o := s.opts
+	if err := checkOrigin(r, o.Accept); err != nil {
+		return nil, o.refuseHTTP(w, err)
+	}
+	peer, err := o.peerOf(r)
+	if err != nil {
+		return nil, o.refuseHTTP(w, err)
+	}
+	ws, err := websocket.Accept(w, r, o.Accept)
+	if err != nil {
+		return nil, fmt.Errorf("wsauth: upgrade: %w", err)
+	}
+	ws.SetReadLimit(s.readLimit)
+
+	// A Read whose context ends kills the connection without a close
+	// frame, so the deadline is a timer that closes with 4408 instead.
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(o.authTimeout(), func() {
+		timedOut.Store(true)
+		ws.Close(CloseAuthTimeout, classify(ErrTimeout).reason)
+	})
+	typ, b, err := ws.Read(r.Context())
+	if !timer.Stop() || timedOut.Load() {
+		ws.CloseNow()
+		return nil, &Error{Code: CloseAuthTimeout, Err: ErrTimeout}
+	}
+	if err != nil {
+		ws.CloseNow()
+		code := websocket.CloseStatus(err)
+		if code == -1 {
+			code = websocket.StatusAbnormalClosure
+		}
+		return nil, &Error{Code: code, Err: fmt.Errorf("%w: reading the auth frame: %w", ErrNoCredential, err)}
+	}
+	p, first, err := s.auth(r.Context(), typ, b, peer)
+	if err == nil && s.ok != nil {
+		err = s.ok(r.Context(), ws, p)
+	}
+	if err != nil {
+		c := classify(err)
+		ws.Close(c.code, c.reason)
+		return nil, &Error{Code: c.code, Err: err}
+	}
+	c := newConn(ws, o, peer, p)
+	c.perMessage, c.pending = s.perMessage, first
+	return c, nil
+}
+
+// refuseHTTP answers a refusal that cannot be upgraded.
+func (o *Options) refuseHTTP(w http.ResponseWriter, err error) *Error {
+	c := classify(err)
+	http.Error(w, c.reason, c.status)
+	return &Error{Status: c.status, Code: c.code, Err: err}
+}

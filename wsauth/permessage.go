@@ -1,0 +1,96 @@
+package wsauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/transport"
+)
+
+// PerMessage returns the strategy in which every client frame carries a
+// token, typically a JWT verified by a JWTVerifier:
+//
+//	text:   {"token":"<JWT>","data":<any JSON>}
+//	binary: uint16 big-endian token length | token | payload
+//
+// The first frame authenticates the connection as FirstMessage's does
+// (AuthTimeout, AuthReadLimit: default 16 KiB) and runs the Authorizer; it
+// is also the handler's first Read. Each later frame is verified again;
+// Conn.ReadMessage returns its data and its Principal. A frame without a
+// valid token closes the connection with 4401, or with
+// Options.DropInvalidFrames is dropped and Read returns the error. A token
+// naming another subject closes with 4403.
+//
+// The connection expires with the latest exp seen: after that, writes fail
+// with ErrExpired and the connection is closed with 4401, so a client that
+// stops sending fresh tokens stops receiving too.
+func PerMessage(opts *Options) Authenticator {
+	o := copyOptions(opts, "PerMessage")
+	limit := o.AuthReadLimit
+	if limit <= 0 {
+		limit = DefaultPerMessageAuthReadLimit
+	}
+	return &inBand{
+		opts:       o,
+		readLimit:  limit,
+		perMessage: true,
+		auth: func(ctx context.Context, typ websocket.MessageType, b []byte, peer Peer) (Principal, *Message, error) {
+			tok, data, err := parseEnvelope(typ, b)
+			if err != nil {
+				return Principal{}, nil, err
+			}
+			p, err := o.authenticate(ctx, tok, peer)
+			if err != nil {
+				return Principal{}, nil, err
+			}
+			return p, &Message{Type: typ, Data: data, Principal: p}, nil
+		},
+	}
+}
+
+func parseEnvelope(typ websocket.MessageType, b []byte) (tok string, data []byte, err error) {
+	if typ == websocket.MessageBinary {
+		tok, data, err = transport.ParseBinaryEnvelope(b)
+	} else {
+		tok, data, err = transport.ParseEnvelope(b)
+	}
+	if err != nil {
+		return "", nil, transportErr(err)
+	}
+	return tok, data, nil
+}
+
+// readEnvelope reads and verifies the next per-message frame.
+func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
+	if m := c.pending; m != nil {
+		c.pending = nil
+		return *m, nil
+	}
+	typ, b, err := c.ws.Read(ctx)
+	if err != nil {
+		return Message{}, c.readErr(err)
+	}
+	tok, data, err := parseEnvelope(typ, b)
+	var p Principal
+	if err == nil {
+		p, err = c.opts.verify(ctx, tok, c.peer)
+	}
+	cur := c.Principal()
+	if err == nil && p.Subject != cur.Subject {
+		err = ErrSubjectChanged
+	}
+	if err != nil {
+		cl := classify(err)
+		if !c.opts.DropInvalidFrames || errors.Is(err, ErrSubjectChanged) {
+			c.stopTimer()
+			c.ws.Close(cl.code, cl.reason)
+		}
+		return Message{}, &Error{Code: cl.code, Err: fmt.Errorf("wsauth: read: %w", err)}
+	}
+	if p.ExpiresAt.After(cur.ExpiresAt) {
+		c.setPrincipal(p)
+	}
+	return Message{Type: typ, Data: data, Principal: p}, nil
+}
