@@ -51,7 +51,7 @@ func ParseControl(b []byte) (Control, error) {
 	var tok []byte
 	haveType, haveTok := false, false
 	for {
-		key, val, esc, ok, err := s.next()
+		key, esc, ok, err := s.key()
 		if err != nil {
 			return Control{}, err
 		}
@@ -64,11 +64,13 @@ func ParseControl(b []byte) (Control, error) {
 				return Control{}, s.errorf("duplicate type")
 			}
 			haveType = true
-			if val[0] != '"' {
-				return Control{}, s.errorf("type is not a string")
+			val, err := s.value()
+			if err != nil {
+				return Control{}, err
 			}
-			// val is a valid JSON string; Unmarshal undoes any escapes.
-			if err := json.Unmarshal(val, &c.Type); err != nil {
+			// val is valid JSON; Unmarshal undoes any escapes in a string
+			// and rejects anything else.
+			if val[0] != '"' || json.Unmarshal(val, &c.Type) != nil {
 				return Control{}, s.errorf("type is not a string")
 			}
 		case keyIs(key, esc, "token"):
@@ -76,7 +78,11 @@ func ParseControl(b []byte) (Control, error) {
 				return Control{}, s.errorf("duplicate token")
 			}
 			haveTok = true
-			if tok, err = credentialString("control: token", val); err != nil {
+			if tok, err = s.credential("token"); err != nil {
+				return Control{}, err
+			}
+		default:
+			if _, err := s.value(); err != nil {
 				return Control{}, err
 			}
 		}

@@ -29,7 +29,7 @@ func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
 	var tok []byte
 	haveTok, haveData := false, false
 	for {
-		key, val, esc, ok, err := s.next()
+		key, esc, ok, err := s.key()
 		if err != nil {
 			return "", nil, err
 		}
@@ -42,7 +42,7 @@ func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
 				return "", nil, s.errorf("duplicate token")
 			}
 			haveTok = true
-			if tok, err = credentialString("envelope: token", val); err != nil {
+			if tok, err = s.credential("token"); err != nil {
 				return "", nil, err
 			}
 		case keyIs(key, esc, "data"):
@@ -50,7 +50,13 @@ func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
 				return "", nil, s.errorf("duplicate data")
 			}
 			haveData = true
-			data = val
+			if data, err = s.value(); err != nil {
+				return "", nil, err
+			}
+		default:
+			if _, err := s.value(); err != nil {
+				return "", nil, err
+			}
 		}
 	}
 	if len(tok) == 0 {
@@ -60,23 +66,6 @@ func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
 		return "", nil, s.errorf("missing data")
 	}
 	return string(tok), data, nil
-}
-
-// credentialString checks that the JSON value val of the member named by
-// carrier is a string holding a valid credential, or an empty string, and
-// returns its raw contents.
-func credentialString(carrier string, val []byte) ([]byte, error) {
-	if val[0] != '"' {
-		return nil, fmt.Errorf("transport: %s is not a string: %w", carrier, ErrMalformed)
-	}
-	raw := val[1 : len(val)-1]
-	if len(raw) == 0 {
-		return raw, nil
-	}
-	if err := checkCredential(carrier, raw); err != nil {
-		return nil, err
-	}
-	return raw, nil
 }
 
 // AppendEnvelope appends the text frame {"token":token,"data":data} to dst.

@@ -19,8 +19,7 @@ type objectScanner struct {
 	b    []byte
 	i    int
 	what string // for error messages: "envelope", "control"
-	n    int    // members returned so far
-	done bool
+	n    int    // members seen so far
 }
 
 func newObjectScanner(b []byte, what string) (objectScanner, error) {
@@ -37,59 +36,82 @@ func (s *objectScanner) errorf(format string, args ...any) error {
 	return fmt.Errorf("transport: %s: %s: %w", s.what, fmt.Sprintf(format, args...), ErrMalformed)
 }
 
-// next returns the next member: its key as raw string contents (escaped
-// reports whether the key needs unescaping) and its value. After the
-// closing brace it checks that only whitespace follows and returns ok
-// false.
-func (s *objectScanner) next() (key, val []byte, escaped, ok bool, err error) {
+// key advances to the next member and returns its key as raw string
+// contents (escaped reports whether it needs unescaping), leaving the
+// scanner at the member's value, which the caller must then consume with
+// value or credential. After the closing brace it checks that only
+// whitespace follows and returns ok false.
+func (s *objectScanner) key() (key []byte, escaped, ok bool, err error) {
 	b := s.b
 	i := skipWS(b, s.i)
 	if i >= len(b) {
-		return nil, nil, false, false, s.errorf("unexpected end of input")
+		return nil, false, false, s.errorf("unexpected end of input")
 	}
-	if b[i] == '}' && s.n == 0 {
-		return s.end(i + 1)
+	if b[i] == '}' {
+		return nil, false, false, s.end(i + 1)
 	}
 	if s.n > 0 {
-		switch b[i] {
-		case '}':
-			return s.end(i + 1)
-		case ',':
-			i = skipWS(b, i+1)
-		default:
-			return nil, nil, false, false, s.errorf("expected ',' or '}' at offset %d", i)
+		if b[i] != ',' {
+			return nil, false, false, s.errorf("expected ',' or '}' at offset %d", i)
 		}
+		i = skipWS(b, i+1)
 	}
 	if i >= len(b) || b[i] != '"' {
-		return nil, nil, false, false, s.errorf("expected a key at offset %d", i)
+		return nil, false, false, s.errorf("expected a key at offset %d", i)
 	}
 	end, escaped, ok := scanString(b, i)
 	if !ok {
-		return nil, nil, false, false, s.errorf("invalid key at offset %d", i)
+		return nil, false, false, s.errorf("invalid key at offset %d", i)
 	}
 	key = b[i+1 : end-1]
 	i = skipWS(b, end)
 	if i >= len(b) || b[i] != ':' {
-		return nil, nil, false, false, s.errorf("expected ':' at offset %d", i)
+		return nil, false, false, s.errorf("expected ':' at offset %d", i)
 	}
-	i = skipWS(b, i+1)
-	end, ok = scanValue(b, i)
-	if !ok {
-		return nil, nil, false, false, s.errorf("invalid value at offset %d", i)
-	}
-	s.i = end
+	s.i = skipWS(b, i+1)
 	s.n++
-	return key, b[i:end:end], escaped, true, nil
+	return key, escaped, true, nil
 }
 
-func (s *objectScanner) end(i int) (key, val []byte, escaped, ok bool, err error) {
+// value consumes the current member's value and returns it, valid JSON,
+// aliasing the input with its capacity clipped.
+func (s *objectScanner) value() ([]byte, error) {
+	end, ok := scanValue(s.b, s.i)
+	if !ok {
+		return nil, s.errorf("invalid value at offset %d", s.i)
+	}
+	v := s.b[s.i:end:end]
+	s.i = end
+	return v, nil
+}
+
+// credential consumes the current member's value, which must be a string
+// holding a valid credential or nothing, and returns the string's contents.
+// One pass over credential bytes both finds the end of the string and
+// checks it: they exclude '"', '\' and control bytes.
+func (s *objectScanner) credential(field string) ([]byte, error) {
+	b, i := s.b, s.i
+	if i >= len(b) || b[i] != '"' {
+		return nil, s.errorf("%s is not a string", field)
+	}
+	j := i + 1 + credSpan(b[i+1:])
+	if j >= len(b) || b[j] != '"' {
+		return nil, s.errorf("%s has a disallowed byte at offset %d", field, j)
+	}
+	if j-i-1 > MaxCredentialLen {
+		return nil, s.errorf("%s longer than %d bytes", field, MaxCredentialLen)
+	}
+	s.i = j + 1
+	return b[i+1 : j], nil
+}
+
+func (s *objectScanner) end(i int) error {
 	i = skipWS(s.b, i)
 	if i != len(s.b) {
-		return nil, nil, false, false, s.errorf("data after the object at offset %d", i)
+		return s.errorf("data after the object at offset %d", i)
 	}
 	s.i = i
-	s.done = true
-	return nil, nil, false, false, nil
+	return nil
 }
 
 // keyIs reports whether the raw key equals name once unescaped.
@@ -125,6 +147,12 @@ func skipWS(b []byte, i int) int {
 // escapes and control bytes but not UTF-8.
 func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	for i++; i < len(b); i++ {
+		for i < len(b) && plainTable[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -156,6 +184,16 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	}
 	return 0, false, false
 }
+
+// plainTable marks bytes that stand for themselves inside a JSON string;
+// credTable those that may appear in a credential.
+var plainTable, credTable = func() (p, c [256]bool) {
+	for i := range 256 {
+		p[i] = i >= 0x20 && i != '"' && i != '\\'
+		c[i] = credentialByte(byte(i))
+	}
+	return p, c
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

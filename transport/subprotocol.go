@@ -21,6 +21,10 @@ const DefaultSubprotocol = "wsauth"
 // header lines FromSubprotocol reads.
 const MaxSubprotocolHeaderLen = 8 << 10
 
+// protocolHeader is the canonical form of Sec-WebSocket-Protocol, so lookups
+// need not canonicalize on every handshake.
+const protocolHeader = "Sec-Websocket-Protocol"
+
 // b64 is strict so that each credential has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
@@ -37,7 +41,7 @@ var b64 = base64.RawURLEncoding.Strict()
 // base64url without padding or not a valid credential once decoded, and
 // header lines longer than MaxSubprotocolHeaderLen in total are ErrMalformed.
 func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
-	lines := h.Values("Sec-WebSocket-Protocol")
+	lines := h[protocolHeader]
 	total := 0
 	n := 0
 	for _, l := range lines {
@@ -81,16 +85,19 @@ func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
 	if len(encoded) > b64.EncodedLen(MaxCredentialLen) {
 		return "", nil, fmt.Errorf("transport: subprotocol: credential longer than %d bytes: %w", MaxCredentialLen, ErrMalformed)
 	}
-	buf := make([]byte, b64.DecodedLen(len(encoded)))
-	m, err := b64.Decode(buf, []byte(encoded))
+	// One buffer for the encoded input and the decoded output.
+	buf := make([]byte, len(encoded)+b64.DecodedLen(len(encoded)))
+	src, dst := buf[:len(encoded)], buf[len(encoded):]
+	copy(src, encoded)
+	m, err := b64.Decode(dst, src)
 	if err != nil {
 		// base64.CorruptInputError holds only an offset, but say so ourselves.
 		return "", nil, fmt.Errorf("transport: subprotocol: credential is not base64url without padding: %w", ErrMalformed)
 	}
-	if err := checkCredential("subprotocol", buf[:m]); err != nil {
+	if err := checkCredential("subprotocol", dst[:m]); err != nil {
 		return "", nil, err
 	}
-	return string(buf[:m]), offered, nil
+	return string(dst[:m]), offered, nil
 }
 
 // SubprotocolOffer returns the Sec-WebSocket-Protocol entries a client
