@@ -35,7 +35,7 @@ func TestFromSubprotocol(t *testing.T) {
 		{"two credentials", []string{entry + ", " + entry}, "", nil, ErrMalformed},
 		{"two credentials two lines", []string{entry, SubprotocolPrefix + "eA"}, "", nil, ErrMalformed},
 		{"padding", []string{SubprotocolPrefix + base64.URLEncoding.EncodeToString([]byte(secret+"x"))}, "", nil, ErrMalformed},
-		{"std alphabet", []string{SubprotocolPrefix + base64.RawStdEncoding.EncodeToString([]byte(secret + "\xfb\xff"))}, "", nil, ErrMalformed},
+		{"std alphabet", []string{SubprotocolPrefix + base64.RawStdEncoding.EncodeToString([]byte(secret+"\xfb\xff"))}, "", nil, ErrMalformed},
 		{"non-canonical bits", []string{SubprotocolPrefix + "eB"}, "", nil, ErrMalformed},
 		{"bad length", []string{SubprotocolPrefix + enc([]byte(secret)) + "A"}, "", nil, ErrMalformed},
 		{"decodes to space", []string{SubprotocolPrefix + enc([]byte(secret+" x"))}, "", nil, ErrMalformed},
