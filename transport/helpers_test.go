@@ -28,3 +28,12 @@ func wantErr(t *testing.T, err, want error) {
 		t.Fatalf("error text leaks the secret: %q", err.Error())
 	}
 }
+
+// leakFree checks that err is an error whose text does not contain secret.
+func leakFree(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("expected an error")
+	}
+	wantErr(t, err, err)
+}

@@ -107,6 +107,6 @@ func TestWithQueryErrors(t *testing.T) {
 	if _, err := WithQuery("ws://h/%zz", "", secret); err == nil {
 		t.Error("WithQuery accepted an unparsable URL")
 	} else {
-		wantErr(t, err, err)
+		leakFree(t, err)
 	}
 }
