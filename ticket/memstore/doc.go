@@ -9,8 +9,8 @@
 // Expired entries are purged without a goroutine: Take drops what it finds
 // expired, and each shard sweeps itself during a Put at most once per
 // [Options.SweepInterval]. A Store therefore needs no Close and can simply be
-// dropped; memory held by expired tickets is bounded by what was put in the
-// last SweepInterval plus one TTL.
+// dropped. It holds at most the tickets put in the last SweepInterval plus
+// the longest TTL, and then gives the memory back.
 //
 // A Store keeps the Scope slice and Metadata map of a ticket as given, without
 // copying them: do not modify them after Put. Take hands them over to its
