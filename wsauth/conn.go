@@ -34,6 +34,8 @@ type Conn struct {
 	pending    *Message
 }
 
+const reasonExpired = "credential expired"
+
 // Message is one frame read from a Conn.
 type Message struct {
 	Type websocket.MessageType
@@ -92,8 +94,12 @@ func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) e
 
 // Close closes the connection with a close handshake; see
 // websocket.Conn.Close.
+// Once the principal has expired, the close code is always 4401.
 func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 	c.stopTimer()
+	if c.expired.Load() {
+		code, reason = CloseUnauthenticated, reasonExpired
+	}
 	return c.ws.Close(code, reason)
 }
 
@@ -129,7 +135,9 @@ func (c *Conn) expire() {
 	if c.expired.Swap(true) {
 		return
 	}
-	go c.ws.Close(CloseUnauthenticated, "credential expired")
+	// The flag is set before the close starts, so that a concurrent Close
+	// sends 4401 too.
+	go c.ws.Close(CloseUnauthenticated, reasonExpired)
 }
 
 // setPrincipal makes p the connection's principal and re-arms the expiry

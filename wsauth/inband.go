@@ -2,6 +2,7 @@ package wsauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -53,6 +54,9 @@ func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	}
 	if err != nil {
 		ws.CloseNow()
+		if errors.Is(err, websocket.ErrMessageTooBig) {
+			return nil, &Error{Code: websocket.StatusMessageTooBig, Err: fmt.Errorf("%w: auth frame too large: %w", ErrMalformed, err)}
+		}
 		code := websocket.CloseStatus(err)
 		if code == -1 {
 			code = websocket.StatusAbnormalClosure
