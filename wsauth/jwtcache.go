@@ -1,0 +1,146 @@
+package wsauth
+
+import (
+	"hash/maphash"
+	"strings"
+	"sync"
+	"time"
+)
+
+// jwtCache remembers verified tokens so that the per-message strategy does
+// not pay for a signature check on every frame. It is split into shards,
+// each with its own lock, so concurrent connections rarely contend; each
+// shard evicts with the CLOCK algorithm (a second chance for entries used
+// since the hand last passed), which costs O(1) and no allocation per hit.
+// Failures are never stored.
+type jwtCache struct {
+	seed   maphash.Seed
+	mask   uint64
+	shards []jwtCacheShard
+}
+
+type jwtCacheShard struct {
+	mu    sync.Mutex
+	index map[string]int // token → slot in ring
+	ring  []jwtCacheEntry
+	free  []int // slots emptied by expiry
+	hand  int
+	size  int      // capacity of ring
+	_     [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+type jwtCacheEntry struct {
+	token string // "" marks a free slot; Verify never caches ""
+	p     Principal
+	used  bool
+}
+
+type cacheState int
+
+const (
+	cacheMiss cacheState = iota
+	cacheHit
+	cacheExpired
+)
+
+// maxJWTCacheShards bounds the shard count; more buys little.
+const maxJWTCacheShards = 16
+
+// newJWTCache returns a cache of at most size entries (size > 0).
+func newJWTCache(size int) *jwtCache {
+	n := 1
+	for n*2 <= maxJWTCacheShards && n*2 <= size {
+		n *= 2
+	}
+	return newJWTCacheShards(size, n)
+}
+
+// newJWTCacheShards returns a cache of at most size entries in n shards;
+// n is a power of two, 0 < n <= size.
+func newJWTCacheShards(size, n int) *jwtCache {
+	c := &jwtCache{
+		seed:   maphash.MakeSeed(),
+		mask:   uint64(n - 1),
+		shards: make([]jwtCacheShard, n),
+	}
+	for i := range c.shards {
+		// Rounding down keeps the total within size.
+		per := size / n
+		c.shards[i].size = per
+		c.shards[i].index = make(map[string]int, per)
+		c.shards[i].ring = make([]jwtCacheEntry, 0, per)
+	}
+	return c
+}
+
+func (c *jwtCache) shard(token string) *jwtCacheShard {
+	return &c.shards[maphash.String(c.seed, token)&c.mask]
+}
+
+// get returns the Principal cached for token. An entry past its expiry
+// (plus leeway, as in verification) is dropped and reported as expired.
+func (c *jwtCache) get(token string, now time.Time, leeway time.Duration) (Principal, cacheState) {
+	s := c.shard(token)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.index[token]
+	if !ok {
+		return Principal{}, cacheMiss
+	}
+	e := &s.ring[i]
+	if !now.Before(e.p.ExpiresAt.Add(leeway)) {
+		delete(s.index, token)
+		*e = jwtCacheEntry{}
+		s.free = append(s.free, i)
+		return Principal{}, cacheExpired
+	}
+	e.used = true
+	return e.p, cacheHit
+}
+
+// put stores p for token, evicting an entry if the shard is full.
+func (c *jwtCache) put(token string, p Principal) {
+	s := c.shard(token)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.index[token]; ok {
+		// Another goroutine verified the same token concurrently.
+		s.ring[i].p = p
+		return
+	}
+	// Clone: token may be a slice of a large frame we must not retain.
+	e := jwtCacheEntry{token: strings.Clone(token), p: p}
+	var i int
+	switch {
+	case len(s.free) > 0:
+		i = s.free[len(s.free)-1]
+		s.free = s.free[:len(s.free)-1]
+	case len(s.ring) < s.size:
+		i = len(s.ring)
+		s.ring = append(s.ring, jwtCacheEntry{})
+	default:
+		// Full ring, no free slot: every slot holds a token. The sweep
+		// ends within two turns, as it clears used bits as it goes.
+		for s.ring[s.hand].used {
+			s.ring[s.hand].used = false
+			s.hand = (s.hand + 1) % s.size
+		}
+		i = s.hand
+		delete(s.index, s.ring[i].token)
+		s.hand = (s.hand + 1) % s.size
+	}
+	s.ring[i] = e
+	s.index[e.token] = i
+}
+
+// len returns the number of cached tokens.
+func (c *jwtCache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += len(s.index)
+		s.mu.Unlock()
+	}
+	return n
+}
