@@ -49,7 +49,9 @@ func (r *Redeemer) Redeem(ctx context.Context, id string, clientIP netip.Addr, s
 	if !now().Before(t.ExpiresAt) {
 		return Ticket{}, ErrExpired
 	}
-	if !r.IgnoreClientIP && t.ClientIP.IsValid() && t.ClientIP != norm(clientIP) {
+	// Both sides normalised: a ticket may carry a mapped or zoned address
+	// (netip.AddrFromSlice of a 16-byte net.IP), as ClientIP.Of never returns.
+	if !r.IgnoreClientIP && t.ClientIP.IsValid() && norm(t.ClientIP) != norm(clientIP) {
 		return Ticket{}, ErrClientIP
 	}
 	if !t.Allows(scope) {
