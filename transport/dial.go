@@ -13,12 +13,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// The Dial helpers below take options exactly as websocket.Dial does: nil
-// works, and the caller's DialOptions (and the slices and header in it) are
-// never modified. Their errors never contain the credential, even where the
-// underlying error quotes the URL or a header; the original error stays
-// reachable through errors.Is, errors.As and errors.Unwrap.
-
 // DialQuery dials rawURL with ticket in the QueryParam query parameter.
 // Use it only with short-lived, single-use tickets: URLs end up in logs.
 func DialQuery(ctx context.Context, rawURL, ticket string, opts *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {

@@ -46,6 +46,16 @@
 // contains a credential, a header value or frame bytes: they may be logged.
 // The Dial helpers redact the credential from lower-layer errors too.
 //
+// # Dialing from Go
+//
+// DialQuery, DialSubprotocol and DialFirstMessage take options exactly as
+// websocket.Dial does: nil works, and the caller's DialOptions (and the
+// header and slices in it) are never modified. Their errors never contain
+// the credential, even where a lower layer quotes the URL (net/http does);
+// the original error stays reachable through errors.Is, errors.As and
+// errors.Unwrap, so do not log unwrapped causes. TokenConn writes
+// per-message envelopes and lets another goroutine swap the token.
+//
 // # Performance
 //
 // ParseEnvelope runs on every frame in per-message mode. It walks the

@@ -57,7 +57,12 @@ func FuzzFromQuery(f *testing.F) {
 		if checkCredential("query", cred) != nil {
 			t.Fatalf("accepted invalid credential %q", cred)
 		}
-		u, err := WithQuery("wss://h/ws?"+rawQuery, "", cred)
+		// Replace the ticket within the same query where it forms a URL.
+		base := "wss://h/ws?" + rawQuery
+		if _, err := url.Parse(base); err != nil {
+			base = "wss://h/ws"
+		}
+		u, err := WithQuery(base, "", cred)
 		if err != nil {
 			t.Fatalf("WithQuery: %v", err)
 		}

@@ -43,10 +43,8 @@ var b64 = base64.RawURLEncoding.Strict()
 func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
 	lines := h[protocolHeader]
 	total := 0
-	n := 0
 	for _, l := range lines {
 		total += len(l)
-		n += strings.Count(l, ",") + 1
 	}
 	if total > MaxSubprotocolHeaderLen {
 		return "", nil, fmt.Errorf("transport: subprotocol: header longer than %d bytes: %w", MaxSubprotocolHeaderLen, ErrMalformed)
@@ -69,9 +67,6 @@ func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
 				found = true
 				encoded = e[len(SubprotocolPrefix):]
 				continue
-			}
-			if offered == nil {
-				offered = make([]string, 0, n)
 			}
 			offered = append(offered, e)
 		}
