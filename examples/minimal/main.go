@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/wsauth"
+	"net/http"
 )
 
 func main() {
