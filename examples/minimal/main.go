@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
+
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/wsauth"
-	"net/http"
 )
 
 func main() {
@@ -20,7 +21,6 @@ func main() {
 	}))
 	http.ListenAndServe("127.0.0.1:8081", nil)
 }
-
 func login(r *http.Request) (ticket.Ticket, error) { // your existing authentication
 	if user, pass, ok := r.BasicAuth(); ok && user == "alice" && pass == "alice" {
 		return ticket.Ticket{Subject: user}, nil
