@@ -17,14 +17,40 @@ var ErrClientAddr = errors.New("ticket: cannot determine client address")
 // maxForwardedHops bounds the work done on forwarding headers.
 const maxForwardedHops = 32
 
+// Forwarding headers that ClientIP.Header can name.
+const (
+	// HeaderXForwardedFor is the de-facto standard list of hops,
+	// "client, proxy1, proxy2", to which each proxy appends the address
+	// it received the request from.
+	HeaderXForwardedFor = "X-Forwarded-For"
+	// HeaderForwarded is RFC 7239's header; only its for= parameters are
+	// read.
+	HeaderForwarded = "Forwarded"
+)
+
 // ClientIP finds the address of the client behind a request. The zero value
 // (or a nil *ClientIP) trusts no proxy and uses RemoteAddr alone.
+//
+// Behind trusted proxies exactly one forwarding header is read, the one
+// named by Header. Name the header your outermost proxy writes: a proxy
+// that appends to X-Forwarded-For but passes a client's own Forwarded
+// header through unchanged would otherwise let the client choose its
+// address (and so redeem a ticket stolen from someone else).
 type ClientIP struct {
 	// TrustedProxies lists the networks of reverse proxies whose forwarding
-	// headers are believed. Only when RemoteAddr falls in one of them are
-	// Forwarded (RFC 7239) or, when absent, X-Forwarded-For read, and then
-	// the client is the right-most hop that is not itself a trusted proxy.
+	// header is believed. Only when RemoteAddr falls in one of them is the
+	// header read, and then the client is the right-most hop that is not
+	// itself a trusted proxy. A trusted proxy that sends no header is the
+	// client itself.
 	TrustedProxies []netip.Prefix
+
+	// Header is the one forwarding header read from trusted proxies:
+	// HeaderXForwardedFor or HeaderForwarded, compared case-insensitively.
+	// Any other header is never consulted. Empty means
+	// HeaderXForwardedFor. A name other than these two makes Of fail with
+	// ErrClientAddr for requests from trusted proxies, so a typo refuses
+	// rather than trusts.
+	Header string
 }
 
 // Of returns the client address of r. IPv4-mapped IPv6 addresses are
@@ -38,10 +64,13 @@ func (c *ClientIP) Of(r *http.Request) (netip.Addr, error) {
 		return peer, nil
 	}
 	var hops []string
-	if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
-		hops, err = forwardedFor(fwd)
-	} else {
-		hops, err = xForwardedFor(r.Header.Values("X-Forwarded-For"))
+	switch {
+	case c.Header == "" || strings.EqualFold(c.Header, HeaderXForwardedFor):
+		hops, err = xForwardedFor(r.Header.Values(HeaderXForwardedFor))
+	case strings.EqualFold(c.Header, HeaderForwarded):
+		hops, err = forwardedFor(r.Header.Values(HeaderForwarded))
+	default:
+		err = fmt.Errorf("%w: unsupported forwarding header", ErrClientAddr)
 	}
 	if err != nil {
 		return netip.Addr{}, err

@@ -16,6 +16,8 @@
 // every store must pass; memstore and redisstore are the two shipped stores.
 //
 // Client IPs come from [http.Request.RemoteAddr] unless a [ClientIP] is
-// configured with trusted proxies; forwarding headers are never trusted by
-// default.
+// configured with trusted proxies; then from the one forwarding header it
+// names (X-Forwarded-For by default, or RFC 7239 Forwarded), right-most
+// untrusted hop first. Forwarding headers are never trusted by default, and
+// the header not named is never read.
 package ticket

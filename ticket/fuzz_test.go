@@ -58,9 +58,13 @@ func strictAddr(s string) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// FuzzClientIP feeds RemoteAddr, X-Forwarded-For and Forwarded values (one
+// header line per "\n") to a ClientIP reading each header in turn. Besides
+// the parser's invariants it checks the configuration's promise: the header
+// not named never changes the answer.
 func FuzzClientIP(f *testing.F) {
 	trusted := func(a netip.Addr) bool {
-		for _, p := range proxies.TrustedProxies {
+		for _, p := range trustedNets {
 			if p.Contains(a) {
 				return true
 			}
@@ -68,15 +72,18 @@ func FuzzClientIP(f *testing.F) {
 		return false
 	}
 	f.Fuzz(func(t *testing.T, remote, xffVal, fwdVal string) {
-		r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
-		if xffVal != "" {
-			r.Header["X-Forwarded-For"] = strings.Split(xffVal, "\n")
+		req := func(xffVal, fwdVal string) *http.Request {
+			r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
+			if xffVal != "" {
+				r.Header["X-Forwarded-For"] = strings.Split(xffVal, "\n")
+			}
+			if fwdVal != "" {
+				r.Header["Forwarded"] = strings.Split(fwdVal, "\n")
+			}
+			return r
 		}
-		if fwdVal != "" {
-			r.Header["Forwarded"] = strings.Split(fwdVal, "\n")
-		}
-		bare := &http.Request{RemoteAddr: remote, Header: http.Header{}}
-		peer, peerErr := (*ticket.ClientIP)(nil).Of(bare)
+		r := req(xffVal, fwdVal)
+		peer, peerErr := (*ticket.ClientIP)(nil).Of(req("", ""))
 
 		// Without trusted proxies headers never matter.
 		got, err := (*ticket.ClientIP)(nil).Of(r)
@@ -84,32 +91,45 @@ func FuzzClientIP(f *testing.F) {
 			t.Fatalf("nil ClientIP: Of = %v, %v; without headers %v, %v", got, err, peer, peerErr)
 		}
 
-		got, err = proxies.Of(r)
-		if err != nil {
-			if !errors.Is(err, ticket.ErrClientAddr) || got.IsValid() {
-				t.Fatalf("Of = %v, %v; want zero Addr and ErrClientAddr", got, err)
+		for _, cfg := range []struct {
+			c     *ticket.ClientIP
+			value string        // of the header c reads
+			only  *http.Request // r with only the header c reads
+		}{
+			{proxies, xffVal, req(xffVal, "")},
+			{fwdProxies, fwdVal, req("", fwdVal)},
+		} {
+			got, err := cfg.c.Of(r)
+			// The header not named never changes the answer.
+			if alone, aerr := cfg.c.Of(cfg.only); alone != got || (err == nil) != (aerr == nil) {
+				t.Fatalf("Header %q: Of = %v, %v, but %v, %v without the other header", cfg.c.Header, got, err, alone, aerr)
 			}
-			for _, v := range []string{remote, xffVal, fwdVal} {
-				if len(v) > 16 && strings.Contains(err.Error(), v) {
-					t.Fatalf("error %q echoes input %q", err, v)
+			if err != nil {
+				if !errors.Is(err, ticket.ErrClientAddr) || got.IsValid() {
+					t.Fatalf("Of = %v, %v; want zero Addr and ErrClientAddr", got, err)
 				}
+				for _, v := range []string{remote, xffVal, fwdVal} {
+					if len(v) > 16 && strings.Contains(err.Error(), v) {
+						t.Fatalf("error %q echoes input %q", err, v)
+					}
+				}
+				continue
 			}
-			return
-		}
-		if peerErr != nil {
-			t.Fatalf("Of succeeded (%v) with an unusable RemoteAddr %q", got, remote)
-		}
-		if !got.IsValid() || got.Zone() != "" || got.Is4In6() {
-			t.Fatalf("Of = %#v: not a valid normalised address", got)
-		}
-		if !trusted(peer) && got != peer {
-			t.Fatalf("untrusted remote %v, but Of = %v", peer, got)
-		}
-		if a, ok := strictAddr(remote); ok && a != peer {
-			t.Fatalf("RemoteAddr %q: Of = %v, want %v", remote, peer, a)
-		}
-		if trusted(peer) && xffVal == "" && fwdVal == "" && got != peer {
-			t.Fatalf("trusted remote without headers: Of = %v, want %v", got, peer)
+			if peerErr != nil {
+				t.Fatalf("Of succeeded (%v) with an unusable RemoteAddr %q", got, remote)
+			}
+			if !got.IsValid() || got.Zone() != "" || got.Is4In6() {
+				t.Fatalf("Of = %#v: not a valid normalised address", got)
+			}
+			if !trusted(peer) && got != peer {
+				t.Fatalf("untrusted remote %v, but Of = %v", peer, got)
+			}
+			if a, ok := strictAddr(remote); ok && a != peer {
+				t.Fatalf("RemoteAddr %q: Of = %v, want %v", remote, peer, a)
+			}
+			if trusted(peer) && cfg.value == "" && got != peer {
+				t.Fatalf("trusted remote without its header: Of = %v, want %v", got, peer)
+			}
 		}
 	})
 }
