@@ -64,7 +64,12 @@ func FuzzFromQuery(f *testing.F) {
 		}
 		u, err := WithQuery(base, "", cred)
 		if err != nil {
-			t.Fatalf("WithQuery: %v", err)
+			// Re-escaping may lengthen the query past what FromQuery
+			// takes; WithQuery must then refuse rather than build it.
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "longer than") {
+				t.Fatalf("WithQuery: %v", err)
+			}
+			return
 		}
 		pu, err := url.Parse(u)
 		if err != nil {

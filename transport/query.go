@@ -56,7 +56,9 @@ func FromQuery(r *http.Request, name string) (string, error) {
 
 // WithQuery returns rawURL with the query parameter name (QueryParam when
 // empty) set to cred. Every existing occurrence of name is removed; other
-// parameters keep their order and encoding, and the fragment is kept.
+// parameters keep their order and encoding, and the fragment is kept. A
+// resulting query string longer than MaxQueryLen, which FromQuery would
+// refuse, is ErrMalformed.
 func WithQuery(rawURL, name, cred string) (string, error) {
 	if name == "" {
 		name = QueryParam
@@ -86,6 +88,11 @@ func WithQuery(rawURL, name, cred string) (string, error) {
 	b.WriteString(url.QueryEscape(name))
 	b.WriteByte('=')
 	b.WriteString(url.QueryEscape(cred))
+	if b.Len() > MaxQueryLen {
+		// Escaping can triple a credential: never build what FromQuery
+		// refuses.
+		return "", fmt.Errorf("transport: query: query string longer than %d bytes: %w", MaxQueryLen, ErrMalformed)
+	}
 	u.RawQuery = b.String()
 	u.ForceQuery = false
 	return u.String(), nil

@@ -100,6 +100,9 @@ func TestWithQueryErrors(t *testing.T) {
 		{"ws://h/", "", ErrNoCredential},
 		{"ws://h/", secret + " ", ErrMalformed},
 		{"ws://h/", strings.Repeat("a", MaxCredentialLen+1), ErrMalformed},
+		// Valid, but tripled by escaping past what FromQuery reads.
+		{"ws://h/", strings.Repeat("[", MaxCredentialLen), ErrMalformed},
+		{"ws://h/?pad=" + strings.Repeat("p", MaxQueryLen), secret, ErrMalformed},
 	} {
 		_, err := WithQuery(tt.url, "", tt.cred)
 		wantErr(t, err, tt.err)
