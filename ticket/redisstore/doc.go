@@ -36,19 +36,31 @@
 // # Errors
 //
 // A missing or expired key is not an error: Take returns ok == false. A Put
-// over a live key returns an error wrapping [ticket.ErrKeyExists]. Every
-// other failure (connection refused, timeout, a cancelled context, an error
-// reply, a value that does not decode) is returned wrapping both
+// over a live key returns an error wrapping [ticket.ErrKeyExists], and a
+// Put with a TTL under a millisecond a plain error. Every other failure
+// (connection refused, timeout, a done context, an error reply, a value
+// that does not decode) is returned wrapping both
 // [ticket.ErrStoreUnavailable] and the original error, so callers fail
-// closed and can still inspect the cause. A Take whose GETDEL reached the
-// server but whose reply was lost consumes the ticket: the client asks for a
-// new one, the safe way to fail.
+// closed and can still inspect the cause. A done context is reported
+// before anything is sent. A Take whose GETDEL reached the server but whose
+// reply was lost has consumed the ticket: the client asks for a new one,
+// the safe way to fail.
+//
+// # Timeouts and outages
 //
 // Timeouts and retries are the client's ([redis.Options] DialTimeout,
-// ReadTimeout, MaxRetries). Retries keep tickets single-use: a retried
-// SET NX cannot overwrite and a retried GETDEL cannot hand a ticket out
-// twice. At worst a retry whose first attempt went through reports a stored
-// ticket as existing or a taken one as missing, and both fail closed.
+// ReadTimeout, MaxRetries); the store adds none. go-redis bounds a command
+// by the context's deadline only with ContextTimeoutEnabled set; set it so
+// that a request's deadline also bounds its wait for Redis.
+//
+// Retries keep tickets single-use: a retried SET NX cannot overwrite and a
+// retried GETDEL cannot hand a ticket out twice. At worst a retry whose
+// first attempt went through reports a stored ticket as existing or a
+// taken one as missing, and both fail closed.
+//
+// After an outage the same client recovers by itself; no restart or new
+// client is needed. A client whose dials kept failing fails fast until a
+// background dial gets through, about a second after Redis is back.
 //
 // # Redis Cluster
 //
