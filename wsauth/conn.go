@@ -138,6 +138,16 @@ func (c *Conn) expire() {
 	// The flag is set before the close starts, so that a concurrent Close
 	// sends 4401 too.
 	go c.ws.Close(CloseUnauthenticated, reasonExpired)
+	c.opts.emit(c.eventCtx(), Event{Kind: EventExpired, Subject: c.Principal().Subject, Addr: c.peer.Addr, Code: CloseUnauthenticated, Err: ErrExpired})
+}
+
+// eventCtx is the context of events that happen after Accept has
+// returned: the request's values, without its cancellation.
+func (c *Conn) eventCtx() context.Context {
+	if c.peer.Request == nil {
+		return context.Background()
+	}
+	return context.WithoutCancel(c.peer.Request.Context())
 }
 
 // setPrincipal makes p the connection's principal and re-arms the expiry

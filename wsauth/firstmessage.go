@@ -19,7 +19,7 @@ import (
 // A malformed frame closes with 4400, a bad credential with 4401, a refusal
 // of the Authorizer with 4403.
 func FirstMessage(opts *Options) Authenticator {
-	o := copyOptions(opts, "FirstMessage")
+	o := copyOptions(opts, "FirstMessage", "first_message")
 	limit := o.AuthReadLimit
 	if limit <= 0 {
 		limit = DefaultAuthReadLimit

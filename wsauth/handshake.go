@@ -37,7 +37,7 @@ type Handshake struct {
 // tickets belong there; this package never logs them, and strips the
 // parameter from the request it hands on.
 func Query(opts *Options) *Handshake {
-	o := copyOptions(opts, "Query")
+	o := copyOptions(opts, "Query", "query")
 	name := o.QueryParam
 	if name == "" {
 		name = transport.QueryParam
@@ -60,7 +60,7 @@ func Query(opts *Options) *Handshake {
 // client that offers only the credential is refused with 400: a browser
 // would fail a connection whose answer echoes nothing it offered.
 func Subprotocol(opts *Options) *Handshake {
-	o := copyOptions(opts, "Subprotocol")
+	o := copyOptions(opts, "Subprotocol", "subprotocol")
 	allowed := o.Accept.Subprotocols
 	if len(allowed) == 0 {
 		allowed = []string{transport.DefaultSubprotocol}
@@ -84,12 +84,15 @@ func Subprotocol(opts *Options) *Handshake {
 func (h *Handshake) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	p, peer, subprotocol, err := h.authenticate(r)
 	if err != nil {
-		return nil, h.opts.refuse(w, r, err, subprotocol)
+		e := h.opts.refuse(w, r, err, subprotocol)
+		h.opts.emitRefusal(r.Context(), peer.Addr, e)
+		return nil, e
 	}
 	ws, err := h.opts.upgrade(w, r, subprotocol)
 	if err != nil {
 		return nil, err
 	}
+	h.opts.emit(r.Context(), Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: peer.Addr})
 	return newConn(ws, h.opts, peer, p), nil
 }
 
@@ -106,8 +109,10 @@ func (h *Handshake) Middleware(next http.Handler) http.Handler {
 		if err != nil {
 			c := classify(err)
 			http.Error(w, c.reason, c.status)
+			h.opts.emitRefusal(r.Context(), peer.Addr, &Error{Status: c.status, Code: c.code, Err: err})
 			return
 		}
+		h.opts.emit(r.Context(), Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: peer.Addr})
 		next.ServeHTTP(w, peer.Request.WithContext(NewContext(peer.Request.Context(), p)))
 	})
 }
@@ -119,13 +124,16 @@ func (h *Handshake) authenticate(r *http.Request) (Principal, Peer, string, erro
 	if err := checkOrigin(r, h.opts.Accept); err != nil {
 		return Principal{}, Peer{}, "", err
 	}
-	cred, stripped, subprotocol, err := h.extract(r)
-	if err != nil {
-		return Principal{}, Peer{}, subprotocol, err
+	cred, stripped, subprotocol, xerr := h.extract(r)
+	if errors.Is(xerr, ErrSubprotocol) {
+		return Principal{}, Peer{}, subprotocol, xerr
 	}
 	peer, err := h.opts.peerOf(stripped)
 	if err != nil {
 		return Principal{}, Peer{}, subprotocol, err
+	}
+	if xerr != nil {
+		return Principal{}, peer, subprotocol, xerr
 	}
 	p, err := h.opts.authenticate(r.Context(), cred, peer)
 	return p, peer, subprotocol, err

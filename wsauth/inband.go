@@ -26,6 +26,20 @@ type inBand struct {
 }
 
 func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
+	var peer Peer
+	c, err := s.accept(w, r, &peer)
+	var e *Error
+	switch {
+	case c != nil:
+		s.opts.emit(r.Context(), Event{Kind: EventAuthenticated, Subject: c.Principal().Subject, Addr: peer.Addr})
+	case errors.As(err, &e):
+		s.opts.emitRefusal(r.Context(), peer.Addr, e)
+	}
+	return c, err
+}
+
+// accept does the work of Accept, filling in *peer as soon as it is known.
+func (s *inBand) accept(w http.ResponseWriter, r *http.Request, pp *Peer) (*Conn, error) {
 	o := s.opts
 	if err := checkOrigin(r, o.Accept); err != nil {
 		return nil, o.refuseHTTP(w, err)
@@ -34,6 +48,7 @@ func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	if err != nil {
 		return nil, o.refuseHTTP(w, err)
 	}
+	*pp = peer
 	ws, err := websocket.Accept(w, r, o.Accept)
 	if err != nil {
 		return nil, fmt.Errorf("wsauth: upgrade: %w", err)

@@ -69,6 +69,7 @@ func TestCredentialsNeverLeak(t *testing.T) {
 	o := &wsauth.Options{
 		Verifier: wsauth.Tickets(&ticket.Redeemer{Store: store}),
 		Scope:    func(r *http.Request) string { return r.PathValue("room") },
+		Events:   wsauth.SlogEvents(nil), // into the captured slog.Default
 	}
 	browser := *o
 	browser.RejectAfterUpgrade = true

@@ -1,6 +1,7 @@
 package wsauth
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -78,6 +79,15 @@ type Options struct {
 	// error from Conn.Read and be dropped, instead of closing the
 	// connection with 4401. PerMessage only.
 	DropInvalidFrames bool
+
+	// Events, if set, is called for every authentication, refusal,
+	// refresh, expiry and revocation (see Event), synchronously on the
+	// connection's goroutine: keep it fast. SlogEvents logs them;
+	// Counters counts them. A panic in Events is recovered.
+	Events func(ctx context.Context, e Event)
+
+	// strategy names the strategy these options were copied for.
+	strategy string
 }
 
 func (o *Options) now() time.Time {
@@ -103,11 +113,12 @@ func (o *Options) authTimeout() time.Duration {
 
 // copyOptions copies opts so a strategy never sees later changes, and
 // panics on misuse that can only be a programming error.
-func copyOptions(opts *Options, strategy string) *Options {
+func copyOptions(opts *Options, strategy, name string) *Options {
 	if opts == nil || opts.Verifier == nil {
 		panic("wsauth: " + strategy + ": Options.Verifier is required")
 	}
 	o := *opts
+	o.strategy = name
 	if opts.Accept != nil {
 		a := *opts.Accept
 		o.Accept = &a

@@ -27,7 +27,7 @@ import (
 // with ErrExpired and the connection is closed with 4401, so a client that
 // stops sending fresh tokens stops receiving too.
 func PerMessage(opts *Options) Authenticator {
-	o := copyOptions(opts, "PerMessage")
+	o := copyOptions(opts, "PerMessage", "per_message")
 	limit := o.AuthReadLimit
 	if limit <= 0 {
 		limit = DefaultPerMessageAuthReadLimit
