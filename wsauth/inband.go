@@ -68,10 +68,16 @@ func (s *inBand) accept(w http.ResponseWriter, r *http.Request, pp *Peer) (*Conn
 		return nil, &Error{Code: CloseAuthTimeout, Err: ErrTimeout}
 	}
 	if err != nil {
-		ws.CloseNow()
 		if errors.Is(err, websocket.ErrMessageTooBig) {
+			// websocket has sent 1009. Closing now, with the rest of the
+			// frame unread, would reset the connection and the client
+			// would never read the 1009: finish the close handshake
+			// instead, which discards (never buffers) what is still
+			// coming, for at most websocket's 5 s.
+			ws.Close(websocket.StatusMessageTooBig, "")
 			return nil, &Error{Code: websocket.StatusMessageTooBig, Err: fmt.Errorf("%w: auth frame too large: %w", ErrMalformed, err)}
 		}
+		ws.CloseNow()
 		code := websocket.CloseStatus(err)
 		if code == -1 {
 			code = websocket.StatusAbnormalClosure
