@@ -195,7 +195,7 @@ func TestDoneContextSendsNothing(t *testing.T) {
 func TestErrorReply(t *testing.T) {
 	st, m, _ := newMini(t)
 	_, key := ticket.NewID()
-	m.SetError("LOADING Redis is loading the dataset in memory")
+	m.SetError("ERR injected failure")
 
 	err := st.Put(t.Context(), key, sample("alice"), time.Minute)
 	var rerr redis.Error
