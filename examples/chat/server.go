@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/ticket/memstore"
+	"github.com/wsauth/wsauth/ticket/redisstore"
+	"github.com/wsauth/wsauth/wsauth"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// appProtocol is the application subprotocol of /ws/subprotocol.
+const appProtocol = "chat.v1"
+
+// config is what a chat node is made of; main fills it from flags.
+type config struct {
+	// Key signs access and session tokens (CHAT_JWT_KEY); at least 32
+	// bytes. Nodes sharing Redis must share it.
+	Key []byte
+	// Redis, if set, holds the tickets and carries messages between
+	// nodes; otherwise both stay in this process. The server does not
+	// close it.
+	Redis redis.UniversalClient
+	// TicketTTL, TokenTTL and AuthTimeout default to 30 s, 5 min and 10 s.
+	TicketTTL   time.Duration
+	TokenTTL    time.Duration
+	AuthTimeout time.Duration
+	// Logger defaults to discarding.
+	Logger *log.Logger
+}
+
+// server is one chat node.
+type server struct {
+	cfg     config
+	log     *log.Logger
+	tokens  *tokens
+	store   ticket.Store
+	hub     *hub
+	broker  broker
+	handler http.Handler
+}
+
+func newServer(cfg config) (*server, error) {
+	if cfg.TicketTTL <= 0 {
+		cfg.TicketTTL = ticket.DefaultTTL
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 5 * time.Minute
+	}
+	if cfg.AuthTimeout <= 0 {
+		cfg.AuthTimeout = wsauth.DefaultAuthTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.New(io.Discard, "", 0)
+	}
+	tok, err := newTokens(cfg.Key, cfg.TokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, tokens: tok, hub: newHub()}
+	if cfg.Redis != nil {
+		s.store = redisstore.New(cfg.Redis, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if s.broker, err = newRedisBroker(ctx, cfg.Redis, s.hub, s.log); err != nil {
+			return nil, err
+		}
+	} else {
+		s.store = memstore.New(nil)
+		s.broker = localBroker{hub: s.hub}
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the node's HTTP handler: the page, the API and the
+// WebSocket endpoints.
+func (s *server) Handler() http.Handler { return s.handler }
+
+// Close closes every chat connection with 1001 and leaves the broker.
+func (s *server) Close() error {
+	s.hub.close()
+	return s.broker.close()
+}
+
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Login CSRF is a thing too: the API refuses cross-site requests, as
+	// the ticket Issuer does on its own.
+	cop := http.NewCrossOriginProtection()
+	mux.Handle("POST /api/login", cop.Handler(http.HandlerFunc(s.login)))
+	mux.Handle("POST /api/logout", cop.Handler(http.HandlerFunc(s.logout)))
+	mux.Handle("POST /api/token", cop.Handler(http.HandlerFunc(s.token)))
+	mux.Handle("POST /api/tickets", &ticket.Issuer{
+		Store:    s.store,
+		Identify: s.identify,
+		TTL:      s.cfg.TicketTTL,
+	})
+
+	tickets := wsauth.Tickets(&ticket.Redeemer{Store: s.store})
+	either := eitherVerifier{tickets: tickets, tokens: s.tokens.access}
+	base := wsauth.Options{
+		Authorizer: s.authorize,
+		// Tickets name the room they were issued for; the path must match.
+		Scope:              func(r *http.Request) string { return r.PathValue("room") },
+		RejectAfterUpgrade: true,
+		AuthTimeout:        s.cfg.AuthTimeout,
+		ReadLimit:          maxFrame,
+		Accept:             &websocket.AcceptOptions{Subprotocols: []string{appProtocol}},
+	}
+	with := func(v wsauth.Verifier) *wsauth.Options {
+		o := base
+		o.Verifier = v
+		return &o
+	}
+	// Query strings end up in logs: tickets only there.
+	mux.Handle("GET /ws/query/{room}", s.chatHandler("query", wsauth.Query(with(tickets))))
+	mux.Handle("GET /ws/subprotocol/{room}", s.chatHandler("subprotocol", wsauth.Subprotocol(with(either))))
+	mux.Handle("GET /ws/first-message/{room}", s.chatHandler("first-message", wsauth.FirstMessage(with(either))))
+	// Access tokens are not room-scoped, so /ws/jwt asks for no scope; the
+	// Authorizer checks the room.
+	jwtOpts := with(s.tokens.access)
+	jwtOpts.Scope = nil
+	mux.Handle("GET /ws/jwt/{room}", s.chatHandler("jwt", wsauth.PerMessage(jwtOpts)))
+
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the embed directive guarantees the directory
+	}
+	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	return mux
+}
+
+// authorize is the Authorizer of every WebSocket endpoint: room
+// membership. It also joins the room (see chatHandler).
+func (s *server) authorize(ctx context.Context, p wsauth.Principal, r *http.Request) error {
+	room := r.PathValue("room")
+	if !mayEnter(p.Subject, room) {
+		return fmt.Errorf("%w: %s may not enter this room", wsauth.ErrForbidden, p.Subject)
+	}
+	if j, ok := ctx.Value(joinKey{}).(*joining); ok && j.m == nil {
+		j.m = s.hub.join(room, p.Subject)
+	}
+	return nil
+}
+
+// securityHeaders sets the page's headers: no framing, no sniffing, and
+// scripts only from this origin.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy",
+			"default-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}

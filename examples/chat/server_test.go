@@ -1,0 +1,660 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/wsauthtest"
+)
+
+var testKey = []byte("test key: 32 bytes or more, demo only")
+
+// node is one chat server on a loopback port.
+type node struct {
+	srv *server
+	ts  *wsauthtest.Server
+}
+
+func newNode(t *testing.T, cfg config) *node {
+	t.Helper()
+	if cfg.Key == nil {
+		cfg.Key = testKey
+	}
+	s, err := newServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := wsauthtest.NewHandlerServer(t, s.Handler())
+	// Registered after the test server's cleanup, so it runs first: the
+	// chat connections are closed before the listener.
+	t.Cleanup(func() { s.Close() })
+	return &node{srv: s, ts: ts}
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// post sends a JSON POST with an optional session cookie.
+func (n *node) post(t *testing.T, path, cookie, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, n.ts.HTTP.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if cookie != "" {
+		req.Header.Set("Cookie", sessionCookie+"="+cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// session is a logged-in user.
+type session struct {
+	user, cookie, token string
+}
+
+func (n *node) login(t *testing.T, user string) session {
+	t.Helper()
+	resp, body := n.post(t, "/api/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, user, user))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login %s: %d %s", user, resp.StatusCode, body)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			return session{user: user, cookie: c.Value, token: tr.AccessToken}
+		}
+	}
+	t.Fatalf("login %s: no session cookie", user)
+	return session{}
+}
+
+func (n *node) ticket(t *testing.T, s session, room string) string {
+	t.Helper()
+	resp, body := n.post(t, "/api/tickets", s.cookie, fmt.Sprintf(`{"room":%q}`, room))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ticket for %s in %s: %d %s", s.user, room, resp.StatusCode, body)
+	}
+	var tr struct {
+		Ticket    string    `json:"ticket"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if err := json.Unmarshal(body, &tr); err != nil {
+		t.Fatal(err)
+	}
+	return tr.Ticket
+}
+
+// client is one chat connection, on any strategy.
+type client struct {
+	t  *testing.T
+	ws *websocket.Conn
+	tc *transport.TokenConn // /ws/jwt only
+}
+
+func (c *client) say(text string) {
+	c.t.Helper()
+	data, _ := json.Marshal(map[string]string{"text": text})
+	var err error
+	if c.tc != nil {
+		err = c.tc.Write(testCtx(c.t), data)
+	} else {
+		err = c.ws.Write(testCtx(c.t), websocket.MessageText, data)
+	}
+	if err != nil {
+		c.t.Fatalf("say %q: %v", text, err)
+	}
+}
+
+// next reads the next chat message.
+func (c *client) next() chatMessage {
+	c.t.Helper()
+	_, b, err := c.ws.Read(testCtx(c.t))
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	var m chatMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		c.t.Fatalf("read: %v in %s", err, b)
+	}
+	return m
+}
+
+// waitFor reads chat messages until one has text.
+func (c *client) waitFor(text string) chatMessage {
+	c.t.Helper()
+	for {
+		if m := c.next(); m.Text == text {
+			return m
+		}
+	}
+}
+
+// joined says hello and waits for the echo, which proves the server has
+// the connection in its room (on /ws/jwt, that the first frame passed).
+func (c *client) joined() {
+	c.t.Helper()
+	hello := fmt.Sprintf("hello %p", c)
+	c.say(hello)
+	c.waitFor(hello)
+}
+
+// closeStatus reads until the connection ends and returns its close code.
+func (c *client) closeStatus() websocket.StatusCode {
+	c.t.Helper()
+	for {
+		if _, _, err := c.ws.Read(testCtx(c.t)); err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+}
+
+// The ways of connecting the tests cover: the four strategies, and the
+// endpoints that take an access token instead of a ticket.
+var strategies = []string{"query", "subprotocol", "first-message", "jwt", "subprotocol+token", "first-message+token"}
+
+// dial connects s to room. A refusal after the upgrade is not an error:
+// closeStatus reports it. On first-message, a refusal comes back as the
+// error of the auth exchange, whose close status is returned.
+func (n *node) dial(t *testing.T, strategy string, s session, room string) (*client, websocket.StatusCode) {
+	t.Helper()
+	ctx := testCtx(t)
+	kind, withToken := strings.CutSuffix(strategy, "+token")
+	cred := s.token
+	if !withToken && kind != "jwt" {
+		cred = n.ticket(t, s, room)
+	}
+	path := "/ws/" + kind + "/" + room
+	var (
+		ws  *websocket.Conn
+		tc  *transport.TokenConn
+		err error
+	)
+	switch kind {
+	case "query":
+		ws, _, err = n.ts.DialQuery(ctx, path, cred, nil)
+	case "subprotocol":
+		ws, _, err = n.ts.DialSubprotocol(ctx, path, cred, nil, appProtocol)
+		if err == nil && ws.Subprotocol() != appProtocol {
+			t.Fatalf("subprotocol %q, want %q", ws.Subprotocol(), appProtocol)
+		}
+	case "first-message":
+		var ok transport.AuthOK
+		ws, ok, err = n.ts.DialFirstMessage(ctx, path, cred, nil)
+		if code := websocket.CloseStatus(err); code != -1 {
+			return nil, code
+		}
+		if err == nil && ok.Subject != s.user {
+			t.Fatalf("auth_ok for %q, want %q", ok.Subject, s.user)
+		}
+	case "jwt":
+		tc, _, err = n.ts.DialPerMessage(ctx, path, cred, nil)
+		if err == nil {
+			ws = tc.Conn()
+		}
+	}
+	if err != nil {
+		t.Fatalf("dial %s: %v", strategy, err)
+	}
+	c := &client{t: t, ws: ws, tc: tc}
+	t.Cleanup(func() { ws.CloseNow() })
+	return c, -1
+}
+
+// mustDial dials and fails the test on a refusal seen while dialing.
+func (n *node) mustDial(t *testing.T, strategy string, s session, room string) *client {
+	t.Helper()
+	c, code := n.dial(t, strategy, s, room)
+	if c == nil {
+		t.Fatalf("dial %s as %s to %s: closed %d", strategy, s.user, room, code)
+	}
+	return c
+}
+
+func TestLogin(t *testing.T) {
+	n := newNode(t, config{TokenTTL: time.Minute})
+	resp, body := n.post(t, "/api/login", "", `{"username":"alice","password":"alice"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(tr.ExpiresAt); d <= 0 || d > time.Minute {
+		t.Errorf("expires_at %v: %v from now, want within the 1m TTL", tr.ExpiresAt, d)
+	}
+	// The access token is a JWT anyone holding CHAT_JWT_KEY can check.
+	v, err := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": testKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Verify(t.Context(), tr.AccessToken, wsauth.Peer{})
+	if err != nil || p.Subject != "alice" {
+		t.Fatalf("access token: %v, %q", err, p.Subject)
+	}
+
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Value == "" {
+		t.Fatalf("session cookie %+v, want HttpOnly, SameSite=Strict", cookie)
+	}
+	// The cookie is not an access token, nor the other way round.
+	if _, err := v.Verify(t.Context(), cookie.Value, wsauth.Peer{}); err == nil {
+		t.Error("the session cookie verifies as an access token")
+	}
+	if resp, _ := n.post(t, "/api/tickets", tr.AccessToken, `{"room":"general"}`); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("access token as session cookie: %d, want 401", resp.StatusCode)
+	}
+
+	for _, body := range []string{
+		`{"username":"alice","password":"bob"}`,
+		`{"username":"mallory","password":"mallory"}`,
+		`{"username":"alice"}`,
+	} {
+		if resp, b := n.post(t, "/api/login", "", body); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("login %s: %d %s, want 401", body, resp.StatusCode, b)
+		} else if len(resp.Cookies()) != 0 {
+			t.Errorf("login %s: cookie set", body)
+		}
+	}
+	if resp, _ := n.post(t, "/api/login", "", `not json`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("malformed login: %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestTickets(t *testing.T) {
+	n := newNode(t, config{})
+	alice := n.login(t, "alice")
+	for _, tc := range []struct {
+		name, cookie, body string
+		want               int
+	}{
+		{"no session", "", `{"room":"general"}`, http.StatusUnauthorized},
+		{"bad session", "nonsense", `{"room":"general"}`, http.StatusUnauthorized},
+		{"no room", alice.cookie, `{}`, http.StatusForbidden},
+		{"ok", alice.cookie, `{"room":"general"}`, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := n.post(t, "/api/tickets", tc.cookie, tc.body)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d %s, want %d", resp.StatusCode, body, tc.want)
+			}
+			if tc.want != http.StatusOK {
+				return
+			}
+			var tr struct{ Ticket string }
+			if err := json.Unmarshal(body, &tr); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ticket.KeyOf(tr.Ticket); err != nil {
+				t.Errorf("ticket: %v", err)
+			}
+		})
+	}
+
+	t.Run("cross-site", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(testCtx(t), http.MethodPost, n.ts.HTTP.URL+"/api/tickets", strings.NewReader(`{"room":"general"}`))
+		req.Header.Set("Cookie", sessionCookie+"="+alice.cookie)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status %d, want 403", resp.StatusCode)
+		}
+	})
+
+	t.Run("logout", func(t *testing.T) {
+		resp, _ := n.post(t, "/api/logout", alice.cookie, "")
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if cs := resp.Cookies(); len(cs) != 1 || cs[0].Name != sessionCookie || cs[0].MaxAge >= 0 {
+			t.Errorf("logout cookies %v, want %s cleared", cs, sessionCookie)
+		}
+	})
+}
+
+// exchange has alice and bob, on one strategy, say something to each
+// other in general.
+func exchange(t *testing.T, alice, bob *client) {
+	t.Helper()
+	bob.say("hi alice")
+	if m := alice.waitFor("hi alice"); m.From != "bob" || m.Room != "general" || m.At.IsZero() {
+		t.Errorf("alice got %+v", m)
+	}
+	alice.say("hi bob")
+	if m := bob.waitFor("hi bob"); m.From != "alice" || m.Room != "general" {
+		t.Errorf("bob got %+v", m)
+	}
+}
+
+func TestStrategies(t *testing.T) {
+	n := newNode(t, config{})
+	for _, strategy := range strategies {
+		t.Run(strategy, func(t *testing.T) {
+			alice := n.mustDial(t, strategy, n.login(t, "alice"), "general")
+			alice.joined()
+			bob := n.mustDial(t, strategy, n.login(t, "bob"), "general")
+			if strategy == "jwt" {
+				bob.joined() // joins with its first frame
+			}
+			// Elsewhere bob is in the room as soon as his dial returns,
+			// without a hello: alice's next message reaches him.
+			alice.say("are you there?")
+			if m := bob.next(); m.Text != "are you there?" || m.From != "alice" {
+				t.Errorf("bob's first message: %+v", m)
+			}
+			exchange(t, alice, bob)
+		})
+	}
+}
+
+func TestForbiddenRoom(t *testing.T) {
+	n := newNode(t, config{})
+	carol := n.login(t, "carol")
+	for _, strategy := range strategies {
+		t.Run(strategy, func(t *testing.T) {
+			c, code := n.dial(t, strategy, carol, "secret")
+			if c != nil {
+				if strategy == "jwt" {
+					c.say("let me in")
+				}
+				code = c.closeStatus()
+			}
+			if code != wsauth.CloseForbidden {
+				t.Errorf("close %d, want %d", code, wsauth.CloseForbidden)
+			}
+		})
+	}
+	t.Run("alice in secret", func(t *testing.T) {
+		n.mustDial(t, "query", n.login(t, "alice"), "secret").joined()
+	})
+	t.Run("ticket for another room", func(t *testing.T) {
+		alice := n.login(t, "alice")
+		tk := n.ticket(t, alice, "general")
+		c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/secret", tk, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if code := (&client{t: t, ws: c}).closeStatus(); code != wsauth.CloseForbidden {
+			t.Errorf("close %d, want %d", code, wsauth.CloseForbidden)
+		}
+	})
+	t.Run("unknown room", func(t *testing.T) {
+		c, code := n.dial(t, "first-message+token", n.login(t, "alice"), "nowhere")
+		if c != nil || code != wsauth.CloseForbidden {
+			t.Errorf("close %d, want %d", code, wsauth.CloseForbidden)
+		}
+	})
+}
+
+func TestTicketRefused(t *testing.T) {
+	n := newNode(t, config{})
+	alice := n.login(t, "alice")
+	refused := func(t *testing.T, tk string, opts *websocket.DialOptions) {
+		t.Helper()
+		c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/general", tk, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if code := (&client{t: t, ws: c}).closeStatus(); code != wsauth.CloseUnauthenticated {
+			t.Errorf("close %d, want %d", code, wsauth.CloseUnauthenticated)
+		}
+	}
+	t.Run("replayed", func(t *testing.T) {
+		tk := n.ticket(t, alice, "general")
+		c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		(&client{t: t, ws: c}).joined()
+		c.Close(websocket.StatusNormalClosure, "")
+		refused(t, tk, nil)
+		// Nor on another strategy.
+		if _, _, err := n.ts.DialFirstMessage(testCtx(t), "/ws/first-message/general", tk, nil); websocket.CloseStatus(err) != wsauth.CloseUnauthenticated {
+			t.Errorf("replayed on first-message: %v", err)
+		}
+	})
+	t.Run("other address", func(t *testing.T) {
+		// Issued to 127.0.0.1, presented from 127.0.0.2.
+		refused(t, n.ticket(t, alice, "general"), wsauthtest.From(t, "127.0.0.2"))
+	})
+	t.Run("made up", func(t *testing.T) {
+		id, _ := ticket.NewID()
+		refused(t, id, nil)
+	})
+}
+
+func TestForeignOrigin(t *testing.T) {
+	n := newNode(t, config{})
+	alice := n.login(t, "alice")
+	opts := &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}}
+	_, resp, err := n.ts.DialQuery(testCtx(t), "/ws/query/general", n.ticket(t, alice, "general"), opts)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: %v, %v; want 403", err, resp)
+	}
+}
+
+func TestAuthTimeout(t *testing.T) {
+	n := newNode(t, config{AuthTimeout: 50 * time.Millisecond})
+	for _, path := range []string{"/ws/first-message/general", "/ws/jwt/general"} {
+		c, _, err := websocket.Dial(testCtx(t), n.ts.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := (&client{t: t, ws: c}).closeStatus(); code != wsauth.CloseAuthTimeout {
+			t.Errorf("%s: close %d, want %d", path, code, wsauth.CloseAuthTimeout)
+		}
+	}
+}
+
+func TestBadFrames(t *testing.T) {
+	n := newNode(t, config{})
+	for _, tc := range []struct {
+		name  string
+		frame string
+		want  websocket.StatusCode
+	}{
+		{"too long", fmt.Sprintf(`{"text":%q}`, strings.Repeat("x", maxText+1)), websocket.StatusMessageTooBig},
+		{"over the read limit", fmt.Sprintf(`{"text":%q}`, strings.Repeat("x", maxFrame)), websocket.StatusMessageTooBig},
+		{"not a chat frame", `"hello"`, websocket.StatusUnsupportedData},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := n.mustDial(t, "first-message+token", n.login(t, "alice"), "general")
+			if err := c.ws.Write(testCtx(t), websocket.MessageText, []byte(tc.frame)); err != nil {
+				t.Fatal(err)
+			}
+			if code := c.closeStatus(); code != tc.want {
+				t.Errorf("close %d, want %d", code, tc.want)
+			}
+		})
+	}
+	t.Run("empty text is not posted", func(t *testing.T) {
+		c := n.mustDial(t, "first-message+token", n.login(t, "alice"), "general")
+		c.say("  ")
+		c.say("after")
+		if m := c.next(); m.Text != "after" {
+			t.Errorf("got %+v, want only the message with text", m)
+		}
+	})
+}
+
+// TestTokenExpiry: on /ws/jwt a client that sends no fresh token is
+// closed with 4401 when its token expires, with nothing pushed after.
+func TestTokenExpiry(t *testing.T) {
+	n := newNode(t, config{TokenTTL: 2 * time.Second}) // exp is in whole seconds: 1 to 2 s away
+	c := n.mustDial(t, "jwt", n.login(t, "alice"), "general")
+	c.joined()
+	if code := c.closeStatus(); code != wsauth.CloseUnauthenticated {
+		t.Errorf("close %d, want %d", code, wsauth.CloseUnauthenticated)
+	}
+}
+
+func TestSlowMemberDropped(t *testing.T) {
+	h := newHub()
+	slow := h.join("general", "bob")
+	fast := h.join("general", "alice")
+	for i := range sendQueue + 1 {
+		h.deliver("general", []byte("x"))
+		<-fast.send // alice keeps up; bob reads nothing
+		if i < sendQueue {
+			select {
+			case <-slow.kicked:
+				t.Fatalf("bob dropped after %d messages, queue is %d", i+1, sendQueue)
+			default:
+			}
+		}
+	}
+	select {
+	case <-slow.kicked:
+	default:
+		t.Fatal("slow member not dropped")
+	}
+	if slow.code != websocket.StatusPolicyViolation {
+		t.Errorf("close code %d", slow.code)
+	}
+	if got := h.count("general"); got != 1 {
+		t.Errorf("%d members left, want 1", got)
+	}
+	h.deliver("general", []byte("y"))
+	if got := string(<-fast.send); got != "y" {
+		t.Errorf("alice got %q", got)
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	n := newNode(t, config{})
+	c := n.mustDial(t, "query", n.login(t, "alice"), "general")
+	c.joined()
+	n.srv.Close()
+	if code := c.closeStatus(); code != websocket.StatusGoingAway {
+		t.Errorf("close %d, want %d", code, websocket.StatusGoingAway)
+	}
+}
+
+func TestPage(t *testing.T) {
+	n := newNode(t, config{})
+	for path, want := range map[string][]string{
+		"/":          {"text/html", `id="login-username"`, `id="strategy"`, `id="status"`, `id="messages"`, `src="app.js"`},
+		"/wsauth.js": {"text/javascript", "export async function connectFirstMessage"},
+		"/app.js":    {"text/javascript", "from './wsauth.js'"},
+	} {
+		resp, err := http.Get(n.ts.HTTP.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), want[0]) {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		for _, s := range want[1:] {
+			if !strings.Contains(string(b), s) {
+				t.Errorf("%s lacks %s", path, s)
+			}
+		}
+	}
+}
+
+// TestRedisNodes runs two nodes on one Redis (miniredis): tickets and
+// sessions from one work on the other, and messages reach both.
+func TestRedisNodes(t *testing.T) {
+	mr := miniredis.RunT(t)
+	newRedisNode := func() *node {
+		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { client.Close() })
+		return newNode(t, config{Redis: client})
+	}
+	a, b := newRedisNode(), newRedisNode()
+
+	alice := a.login(t, "alice")
+	bob := a.login(t, "bob")
+
+	// A ticket from A opens B, once.
+	tk := a.ticket(t, alice, "general")
+	ws, _, err := b.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceOnB := &client{t: t, ws: ws}
+	aliceOnB.joined()
+	ws, _, err = a.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := (&client{t: t, ws: ws}).closeStatus(); code != wsauth.CloseUnauthenticated {
+		t.Errorf("ticket replayed on the other node: close %d, want %d", code, wsauth.CloseUnauthenticated)
+	}
+	// The session from A is good on B.
+	b.ticket(t, bob, "general")
+
+	// A message said on A reaches B, and A's own sender exactly once.
+	bobOnA := a.mustDial(t, "first-message", bob, "general")
+	bobOnA.say("from A")
+	if m := aliceOnB.waitFor("from A"); m.From != "bob" {
+		t.Errorf("alice on B got %+v", m)
+	}
+	if m := bobOnA.next(); m.Text != "from A" {
+		t.Errorf("bob on A got %+v", m)
+	}
+	aliceOnB.say("from B")
+	if m := bobOnA.next(); m.Text != "from B" || m.From != "alice" {
+		t.Errorf("bob on A got %+v, want alice's message once", m)
+	}
+	if m := aliceOnB.next(); m.Text != "from B" {
+		t.Errorf("alice on B got %+v", m)
+	}
+}
+
+// TestRedisDown: with Redis gone, tickets are refused (fail closed), not
+// handed out unchecked.
+func TestRedisDown(t *testing.T) {
+	mr := miniredis.RunT(t)
+	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { client.Close() })
+	n := newNode(t, config{Redis: client})
+	alice := n.login(t, "alice")
+	mr.Close()
+	resp, body := n.post(t, "/api/tickets", alice.cookie, `{"room":"general"}`)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("ticket with Redis down: %d %s, want 503", resp.StatusCode, body)
+	}
+}
