@@ -1,4 +1,4 @@
-package e2e_test
+package twonode_test
 
 import (
 	"context"
