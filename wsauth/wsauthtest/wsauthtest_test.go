@@ -3,157 +3,78 @@ package wsauthtest_test
 import (
 	"context"
 	"errors"
-	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/wsauth"
 	"github.com/wsauth/wsauth/wsauth/wsauthtest"
 )
 
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// echo answers each message with "<subject>: <data>".
-func echo(ctx context.Context, c *wsauth.Conn) {
-	for {
-		m, err := c.ReadMessage(ctx)
-		if err != nil {
-			return
-		}
-		if c.Write(ctx, websocket.MessageText, append([]byte(m.Principal.Subject+": "), m.Data...)) != nil {
-			return
-		}
-	}
-}
-
-func read(t *testing.T, ctx context.Context, c *websocket.Conn) string {
-	t.Helper()
-	_, b, err := c.Read(ctx)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return string(b)
-}
-
 func TestVerifier(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := context.Background()
 	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"a": {Subject: "alice"}})
-	peer := wsauth.Peer{Scope: "room"}
-	if p, err := v.Verify(ctx, "a", peer); err != nil || p.Subject != "alice" {
-		t.Fatalf("Verify(a) = %+v, %v", p, err)
+	if p, err := v.Verify(ctx, "a", wsauth.Peer{}); err != nil || p.Subject != "alice" {
+		t.Fatalf("known credential: %v, %v", p, err)
 	}
-	if _, err := v.Verify(ctx, "b", peer); !errors.Is(err, wsauth.ErrInvalid) {
-		t.Fatalf("unknown credential: %v, want ErrInvalid", err)
+	if _, err := v.Verify(ctx, "b", wsauth.Peer{}); !errors.Is(err, wsauth.ErrInvalid) {
+		t.Fatalf("unknown credential: %v", err)
 	}
-	if _, err := v.Verify(ctx, "", peer); !errors.Is(err, wsauth.ErrNoCredential) {
-		t.Fatalf("empty credential: %v, want ErrNoCredential", err)
-	}
-	v.Set("b", wsauth.Principal{Subject: "bob"})
-	v.Delete("a")
-	if _, err := v.Verify(ctx, "a", peer); !errors.Is(err, wsauth.ErrInvalid) {
-		t.Fatalf("deleted credential: %v", err)
+	if _, err := v.Verify(ctx, "", wsauth.Peer{}); !errors.Is(err, wsauth.ErrNoCredential) {
+		t.Fatalf("empty credential: %v", err)
 	}
 	v.SetError(wsauth.ErrUnavailable)
-	if _, err := v.Verify(ctx, "b", peer); !errors.Is(err, wsauth.ErrUnavailable) {
+	if _, err := v.Verify(ctx, "a", wsauth.Peer{}); !errors.Is(err, wsauth.ErrUnavailable) {
 		t.Fatalf("SetError: %v", err)
 	}
 	v.SetError(nil)
-	if p, err := v.Verify(ctx, "b", peer); err != nil || p.Subject != "bob" {
-		t.Fatalf("after SetError(nil): %+v, %v", p, err)
+	v.Delete("a")
+	if _, err := v.Verify(ctx, "a", wsauth.Peer{}); !errors.Is(err, wsauth.ErrInvalid) {
+		t.Fatalf("deleted credential: %v", err)
 	}
-	if n, peers := v.Calls(), v.Peers(); n != 6 || len(peers) != 6 || peers[0].Scope != "room" {
-		t.Fatalf("Calls = %d, Peers = %v", n, peers)
-	}
-	var zero wsauthtest.Verifier
-	if _, err := zero.Verify(ctx, "a", peer); !errors.Is(err, wsauth.ErrInvalid) {
-		t.Fatalf("zero Verifier: %v", err)
+	if v.Calls() != 5 || len(v.Peers()) != 5 {
+		t.Fatalf("Calls %d, Peers %d; want 5", v.Calls(), len(v.Peers()))
 	}
 }
 
-func TestServerDialHelpers(t *testing.T) {
-	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"tok": {Subject: "alice"}})
-	o := &wsauth.Options{Verifier: v}
-	t.Run("query", func(t *testing.T) {
-		ctx := testCtx(t)
-		srv := wsauthtest.NewServer(t, wsauth.Query(o), echo)
-		c, _, err := srv.DialQuery(ctx, "/ws", "tok", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		c.Write(ctx, websocket.MessageText, []byte("hi"))
-		if got := read(t, ctx, c); got != "alice: hi" {
-			t.Fatalf("echo %q", got)
-		}
-		if _, resp, err := srv.DialQuery(ctx, "/ws", "nope", nil); err == nil || resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("bad credential: %v, %v", err, resp)
-		}
-	})
-	t.Run("subprotocol", func(t *testing.T) {
-		ctx := testCtx(t)
-		srv := wsauthtest.NewServer(t, wsauth.Subprotocol(o), echo)
-		c, _, err := srv.DialSubprotocol(ctx, "/ws", "tok", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		if c.Subprotocol() != "wsauth" {
-			t.Fatalf("subprotocol %q", c.Subprotocol())
-		}
-	})
-	t.Run("first message", func(t *testing.T) {
-		ctx := testCtx(t)
-		srv := wsauthtest.NewServer(t, wsauth.FirstMessage(o), echo)
-		c, ok, err := srv.DialFirstMessage(ctx, "/ws", "tok", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		if ok.Subject != "alice" {
-			t.Fatalf("auth_ok %+v", ok)
-		}
-	})
-	t.Run("per message", func(t *testing.T) {
-		ctx := testCtx(t)
-		srv := wsauthtest.NewServer(t, wsauth.PerMessage(o), echo)
-		tc, _, err := srv.DialPerMessage(ctx, "/ws", "tok", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tc.Conn().CloseNow()
-		if err := tc.Write(ctx, []byte(`"hi"`)); err != nil {
-			t.Fatal(err)
-		}
-		if got := read(t, ctx, tc.Conn()); got != `alice: "hi"` {
-			t.Fatalf("echo %q", got)
-		}
-	})
-}
-
-// A ticket from wsauthtest.Ticket is bound to 127.0.0.1: redeemed from
-// there, refused from 127.0.0.2 (dialled with From).
-func TestTicketAndFrom(t *testing.T) {
-	ctx := testCtx(t)
-	store := memstore.New(nil)
-	srv := wsauthtest.NewServer(t, wsauth.Query(&wsauth.Options{
-		Verifier: wsauth.Tickets(&ticket.Redeemer{Store: store}),
-	}), echo)
-	away := wsauthtest.From(t, "127.0.0.2")
-	defer away.HTTPClient.CloseIdleConnections()
-	_, resp, err := srv.DialQuery(ctx, "/ws", wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "bob"}), away)
-	if err == nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("ticket redeemed from another address: %v, %v", err, resp)
-	}
-	c, _, err := srv.DialQuery(ctx, "/ws", wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "bob"}), nil)
+func TestFromBindsTheSourceAddress(t *testing.T) {
+	ctx := context.Background()
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"a": {Subject: "alice"}})
+	srv := wsauthtest.NewServer(t, wsauth.Query(&wsauth.Options{Verifier: v}), func(context.Context, *wsauth.Conn) {})
+	c, _, err := srv.DialQuery(ctx, "/", "a", wsauthtest.From(t, "127.0.0.2"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.CloseNow()
+	if got := v.Peers()[0].Addr; got != netip.MustParseAddr("127.0.0.2") {
+		t.Fatalf("server saw %v, want 127.0.0.2", got)
+	}
+}
+
+func TestTicketBindsLoopback(t *testing.T) {
+	store := memstore.New(nil)
+	id := wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "alice"})
+	r := &ticket.Redeemer{Store: store}
+	if _, err := r.Redeem(context.Background(), id, netip.MustParseAddr("127.0.0.2"), ""); !errors.Is(err, ticket.ErrClientIP) {
+		t.Fatalf("redeemed from 127.0.0.2: %v", err)
+	}
+}
+
+func TestSigner(t *testing.T) {
+	s := wsauthtest.NewSigner()
+	v := s.Verifier(t, nil)
+	ctx := context.Background()
+	p, err := v.Verify(ctx, s.Token(t, "alice", time.Minute, map[string]any{"scope": "general"}), wsauth.Peer{})
+	if err != nil || p.Subject != "alice" || !p.Allows("general") {
+		t.Fatalf("fresh token: %+v, %v", p, err)
+	}
+	if _, err := v.Verify(ctx, s.Token(t, "alice", -time.Minute, nil), wsauth.Peer{}); !errors.Is(err, wsauth.ErrExpired) {
+		t.Fatalf("expired token: %v", err)
+	}
+	other := wsauthtest.NewSigner()
+	if _, err := v.Verify(ctx, other.Token(t, "alice", time.Minute, nil), wsauth.Peer{}); !errors.Is(err, wsauth.ErrInvalid) {
+		t.Fatalf("foreign key: %v", err)
+	}
 }
