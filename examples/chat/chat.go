@@ -53,9 +53,9 @@ func (s *server) chatHandler(strategy string, a wsauth.Authenticator) http.Handl
 				s.hub.leave(j.m)
 			}
 		}()
-		// r.URL.Path only: the query may hold a ticket.
 		c, err := a.Accept(w, r)
 		if err != nil {
+			// Log r.URL.Path, never the URL: its query may hold a ticket.
 			var e *wsauth.Error
 			switch {
 			case !errors.As(err, &e):
