@@ -59,6 +59,22 @@
 //     and refuses writes from that moment, so a server stops pushing to a
 //     client whose credential has lapsed.
 //
+// # Rate limits
+//
+// Failed authentications are limited per client address (Options.Limiter,
+// on by default: 20 failures in a row, then one more per second; IPv6 per
+// /64). Past the limit an attempt is refused with 429 before the upgrade,
+// or 4429 after it, without its credential being looked at. Successful
+// authentications spend nothing. Store outages and panics on the server's
+// side do not count against the client.
+//
+// # Events
+//
+// Options.Events is called for each authentication, refusal (with the
+// reason as an error of this package, never the credential), rate-limited
+// attempt, in-band refresh, expiry and revocation. SlogEvents logs them
+// with log/slog; Counters counts them and publishes as an expvar.Var.
+//
 // Against slow or idle clients before the upgrade, set ReadHeaderTimeout
 // (and IdleTimeout) on your http.Server; wsauth bounds only what it reads.
 package wsauth

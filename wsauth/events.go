@@ -86,7 +86,11 @@ func (o *Options) emitRefusal(ctx context.Context, addr netip.Addr, e *Error) {
 	if errors.Is(e.Err, ErrRateLimited) {
 		kind = EventRateLimited
 	}
-	o.emit(ctx, Event{Kind: kind, Addr: addr, Status: e.Status, Code: e.Code, Err: e.Err})
+	code := e.Code
+	if e.Status != 0 {
+		code = 0 // not sent: the refusal was an HTTP status
+	}
+	o.emit(ctx, Event{Kind: kind, Addr: addr, Status: e.Status, Code: code, Err: e.Err})
 }
 
 // SlogEvents returns an Options.Events hook that logs each event to l:

@@ -46,7 +46,6 @@ func TestEvents(t *testing.T) {
 	ctx := testCtx(t)
 	log := newEventLog()
 	v := fakeVerifier()
-	v.Set("short-lived", wsauth.Principal{Subject: "carol", ExpiresAt: time.Now().Add(300 * time.Millisecond)})
 	o := &wsauth.Options{Verifier: v, Events: log.hook}
 	mux := http.NewServeMux()
 	mux.Handle("/q", wsauth.Handler(wsauth.Query(o), echo))
@@ -79,6 +78,7 @@ func TestEvents(t *testing.T) {
 		t.Errorf("in-band refused event %+v", e)
 	}
 
+	v.Set("short-lived", wsauth.Principal{Subject: "carol", ExpiresAt: time.Now().Add(time.Second)})
 	c2, _, err := srv.DialFirstMessage(ctx, "/first", "short-lived", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -132,10 +132,16 @@ func (h *Handshake) authenticate(r *http.Request) (Principal, Peer, string, erro
 	if err != nil {
 		return Principal{}, Peer{}, subprotocol, err
 	}
-	if xerr != nil {
-		return Principal{}, peer, subprotocol, xerr
+	if h.opts.limited(peer.Addr) {
+		return Principal{}, peer, subprotocol, ErrRateLimited
 	}
-	p, err := h.opts.authenticate(r.Context(), cred, peer)
+	p, err := Principal{}, xerr
+	if err == nil {
+		p, err = h.opts.authenticate(r.Context(), cred, peer)
+	}
+	if err != nil {
+		h.opts.failed(peer.Addr, err)
+	}
 	return p, peer, subprotocol, err
 }
 

@@ -33,6 +33,7 @@ func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	case c != nil:
 		s.opts.emit(r.Context(), Event{Kind: EventAuthenticated, Subject: c.Principal().Subject, Addr: peer.Addr})
 	case errors.As(err, &e):
+		s.opts.failed(peer.Addr, e.Err)
 		s.opts.emitRefusal(r.Context(), peer.Addr, e)
 	}
 	return c, err
@@ -52,6 +53,11 @@ func (s *inBand) accept(w http.ResponseWriter, r *http.Request, pp *Peer) (*Conn
 	ws, err := websocket.Accept(w, r, o.Accept)
 	if err != nil {
 		return nil, fmt.Errorf("wsauth: upgrade: %w", err)
+	}
+	if o.limited(peer.Addr) {
+		// Upgraded only so that a browser can read why.
+		ws.Close(CloseTooManyAttempts, classify(ErrRateLimited).reason)
+		return nil, &Error{Code: CloseTooManyAttempts, Err: ErrRateLimited}
 	}
 	ws.SetReadLimit(s.readLimit)
 
@@ -84,7 +90,13 @@ func (s *inBand) accept(w http.ResponseWriter, r *http.Request, pp *Peer) (*Conn
 		}
 		return nil, &Error{Code: code, Err: fmt.Errorf("%w: reading the auth frame: %w", ErrNoCredential, err)}
 	}
-	p, first, err := s.auth(r.Context(), typ, b, peer)
+	var p Principal
+	var first *Message
+	if o.limited(peer.Addr) {
+		err = ErrRateLimited // others failed from there meanwhile
+	} else {
+		p, first, err = s.auth(r.Context(), typ, b, peer)
+	}
 	if err == nil && s.ok != nil {
 		err = s.ok(r.Context(), ws, p)
 	}

@@ -80,6 +80,19 @@ type Options struct {
 	// connection with 4401. PerMessage only.
 	DropInvalidFrames bool
 
+	// Limiter limits failed authentications per client address: past
+	// its budget an address is refused with 429 before the upgrade (the
+	// handshake strategies) or 4429 after (FirstMessage, PerMessage, and
+	// RejectAfterUpgrade), and its Verifier is not even called. Nil gives
+	// each strategy its own NewLimiter(nil): 20 failures in a row, then
+	// one more per second, for up to 10000 addresses. Share one Limiter
+	// between strategies to pool their budgets.
+	Limiter *Limiter
+
+	// DisableLimiter turns the limit on failed authentications off, for
+	// servers that limit upstream.
+	DisableLimiter bool
+
 	// Events, if set, is called for every authentication, refusal,
 	// refresh, expiry and revocation (see Event), synchronously on the
 	// connection's goroutine: keep it fast. SlogEvents logs them;
@@ -119,6 +132,12 @@ func copyOptions(opts *Options, strategy, name string) *Options {
 	}
 	o := *opts
 	o.strategy = name
+	switch {
+	case o.DisableLimiter:
+		o.Limiter = nil
+	case o.Limiter == nil:
+		o.Limiter = NewLimiter(nil)
+	}
 	if opts.Accept != nil {
 		a := *opts.Accept
 		o.Accept = &a

@@ -1,0 +1,65 @@
+package wsauth_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"time"
+
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+)
+
+// Failed attempts are limited per client address; past the limit the
+// credential is not even looked at.
+func ExampleLimiter() {
+	jv, _ := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": exampleKey}})
+	auth := wsauth.Query(&wsauth.Options{
+		Verifier: jv,
+		Limiter:  wsauth.NewLimiter(&wsauth.LimiterOptions{Burst: 2, Every: time.Minute}),
+	})
+	srv := httptest.NewServer(wsauth.Handler(auth, hello))
+	defer srv.Close()
+
+	for range 3 {
+		_, resp, _ := transport.DialQuery(context.Background(), wsURL(srv), "guessed", nil)
+		fmt.Println(resp.StatusCode)
+	}
+	// Output:
+	// 401
+	// 401
+	// 429
+}
+
+// Events go to log/slog and to counters an expvar page can publish
+// (expvar.Publish("wsauth", &counts)).
+func ExampleSlogEvents() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // for a stable output
+			}
+			return a
+		},
+	}))
+	log := wsauth.SlogEvents(logger)
+	var counts wsauth.Counters
+	jv, _ := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": exampleKey}})
+	auth := wsauth.Query(&wsauth.Options{
+		Verifier: jv,
+		Events: func(ctx context.Context, e wsauth.Event) {
+			log(ctx, e)
+			counts.Observe(ctx, e)
+		},
+	})
+	srv := httptest.NewServer(wsauth.Handler(auth, hello))
+
+	transport.DialQuery(context.Background(), wsURL(srv), "forged", nil)
+	srv.Close() // waits for the handler, and so for its event
+	fmt.Println(counts.Count(wsauth.EventRefused))
+	// Output:
+	// level=WARN msg="wsauth: refused" strategy=query addr=127.0.0.1 status=401 err="wsauth: invalid credential: malformed token"
+	// 1
+}
