@@ -632,7 +632,9 @@ func TestRedisNodes(t *testing.T) {
 	if m := aliceOnB.waitFor("from A"); m.From != "bob" {
 		t.Errorf("alice on B got %+v", m)
 	}
-	if m := bobOnA.next(); m.Text != "from A" {
+	// waitFor: alice's hello may reach A's subscription only after bob
+	// joined there.
+	if m := bobOnA.waitFor("from A"); m.From != "bob" {
 		t.Errorf("bob on A got %+v", m)
 	}
 	aliceOnB.say("from B")
