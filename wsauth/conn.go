@@ -24,9 +24,10 @@ type Conn struct {
 	principal atomic.Pointer[Principal]
 	expired   atomic.Bool
 
-	timerMu sync.Mutex
-	timer   *time.Timer
-	closed  bool
+	timerMu  sync.Mutex
+	timer    *time.Timer
+	timerGen uint64 // bumped by setPrincipal, so a stale timer does nothing
+	closed   bool
 
 	// perMessage is set for PerMessage connections; pending holds the
 	// first frame, read during authentication, for the first Read.
@@ -76,11 +77,21 @@ func (c *Conn) ReadMessage(ctx context.Context) (Message, error) {
 	if c.perMessage {
 		return c.readEnvelope(ctx)
 	}
-	typ, b, err := c.ws.Read(ctx)
-	if err != nil {
-		return Message{}, c.readErr(err)
+	for {
+		typ, b, err := c.ws.Read(ctx)
+		if err != nil {
+			return Message{}, c.readErr(err)
+		}
+		if c.opts.refreshFrames && typ == websocket.MessageText {
+			if ctl, perr, ok := refreshFrame(b); ok {
+				if err := c.refresh(ctx, ctl, perr); err != nil {
+					return Message{}, err
+				}
+				continue
+			}
+		}
+		return Message{Type: typ, Data: b, Principal: c.Principal()}, nil
 	}
-	return Message{Type: typ, Data: b, Principal: c.Principal()}, nil
 }
 
 // Write writes a message. Once the principal has expired it writes nothing,
@@ -150,8 +161,9 @@ func (c *Conn) eventCtx() context.Context {
 	return context.WithoutCancel(c.peer.Request.Context())
 }
 
-// setPrincipal makes p the connection's principal and re-arms the expiry
-// timer for its ExpiresAt.
+// setPrincipal makes p the connection's principal and re-arms the
+// connection's one timer: first for the expiry notice, if any, then for
+// the expiry itself.
 func (c *Conn) setPrincipal(p Principal) {
 	c.principal.Store(&p)
 	c.timerMu.Lock()
@@ -163,6 +175,7 @@ func (c *Conn) setPrincipal(p Principal) {
 		c.timer.Stop()
 		c.timer = nil
 	}
+	c.timerGen++
 	if p.ExpiresAt.IsZero() {
 		return
 	}
@@ -171,7 +184,23 @@ func (c *Conn) setPrincipal(p Principal) {
 		c.expire()
 		return
 	}
-	c.timer = time.AfterFunc(d, c.expire)
+	gen := c.timerGen
+	if lead := c.opts.noticeLead(d); lead > 0 {
+		c.timer = time.AfterFunc(d-lead, func() { c.notify(gen, p.ExpiresAt) })
+		return
+	}
+	c.timer = time.AfterFunc(d, func() { c.fire(gen) })
+}
+
+// fire expires the connection unless a later setPrincipal has re-armed
+// the timer meanwhile.
+func (c *Conn) fire(gen uint64) {
+	c.timerMu.Lock()
+	stale := c.timerGen != gen
+	c.timerMu.Unlock()
+	if !stale {
+		c.expire()
+	}
 }
 
 func (c *Conn) stopTimer() {

@@ -59,6 +59,24 @@
 //     and refuses writes from that moment, so a server stops pushing to a
 //     client whose credential has lapsed.
 //
+// # Refresh in place
+//
+// A connection can present a new credential before its own expires and
+// keep going without reconnecting. FirstMessage connections (and Query or
+// Subprotocol ones with Options.Refresh) send a text frame
+// {"type":"refresh","token":T} (transport.Refresh); Conn.Read consumes it,
+// verifies T with the same Verifier, Authorizer and deny list, and answers
+// {"type":"auth_ok","subject":…,"expires_at":…}. The new principal
+// replaces the old one, expiry included. Another subject closes the
+// connection with 4403, a bad credential with 4401, a malformed frame
+// with 4400. PerMessage connections refresh with each frame: the latest
+// exp wins. Refresh frames are only seen while the handler reads.
+//
+// Ahead of expiry (Options.ExpiryNotice: 30 s, or half the remaining
+// lifetime if that is shorter) such connections are sent
+// {"type":"expiring","in":N}, N in seconds, from the connection's one
+// expiry timer.
+//
 // # Rate limits
 //
 // Failed authentications are limited per client address (Options.Limiter,

@@ -25,7 +25,8 @@ const (
 	// EventRateLimited: an attempt was refused without being looked at,
 	// because its address had failed too often.
 	EventRateLimited
-	// EventRefreshed: a connection presented a new credential in band.
+	// EventRefreshed: a connection replaced its credential with a refresh
+	// frame. (PerMessage tokens are not reported one by one.)
 	EventRefreshed
 	// EventExpired: a connection's credential expired and it was closed.
 	EventExpired

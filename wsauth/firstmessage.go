@@ -18,8 +18,13 @@ import (
 //
 // A malformed frame closes with 4400, a bad credential with 4401, a refusal
 // of the Authorizer with 4403.
+//
+// Later text frames {"type":"refresh","token":T} replace the credential in
+// band and are consumed by Conn.Read; the type "refresh" is reserved on
+// these connections. See the package doc.
 func FirstMessage(opts *Options) Authenticator {
 	o := copyOptions(opts, "FirstMessage", "first_message")
+	o.refreshFrames, o.notices = true, true
 	limit := o.AuthReadLimit
 	if limit <= 0 {
 		limit = DefaultAuthReadLimit

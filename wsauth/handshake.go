@@ -38,6 +38,7 @@ type Handshake struct {
 // parameter from the request it hands on.
 func Query(opts *Options) *Handshake {
 	o := copyOptions(opts, "Query", "query")
+	o.refreshFrames, o.notices = o.Refresh, o.Refresh
 	name := o.QueryParam
 	if name == "" {
 		name = transport.QueryParam
@@ -61,6 +62,7 @@ func Query(opts *Options) *Handshake {
 // would fail a connection whose answer echoes nothing it offered.
 func Subprotocol(opts *Options) *Handshake {
 	o := copyOptions(opts, "Subprotocol", "subprotocol")
+	o.refreshFrames, o.notices = o.Refresh, o.Refresh
 	allowed := o.Accept.Subprotocols
 	if len(allowed) == 0 {
 		allowed = []string{transport.DefaultSubprotocol}

@@ -17,6 +17,7 @@ const (
 	// mode, which carries data as well as the token.
 	DefaultPerMessageAuthReadLimit = 16 << 10
 	DefaultReadLimit               = 32 << 10
+	DefaultExpiryNotice            = 30 * time.Second
 )
 
 // Options configures a strategy. The zero value of every field but Verifier
@@ -80,6 +81,20 @@ type Options struct {
 	// connection with 4401. PerMessage only.
 	DropInvalidFrames bool
 
+	// Refresh lets a Query or Subprotocol connection replace its
+	// credential in band with a text frame {"type":"refresh","token":T},
+	// which Conn.Read then consumes instead of returning; it also turns on
+	// ExpiryNotice. It is off by default because those strategies leave
+	// frames to the application. FirstMessage connections always refresh
+	// this way, PerMessage ones with every frame.
+	Refresh bool
+
+	// ExpiryNotice is how long before its credential expires a connection
+	// that can refresh is sent {"type":"expiring","in":N} (N in seconds,
+	// rounded up), but at most half the credential's remaining lifetime.
+	// Default DefaultExpiryNotice (30 s); negative turns notices off.
+	ExpiryNotice time.Duration
+
 	// Limiter limits failed authentications per client address: past
 	// its budget an address is refused with 429 before the upgrade (the
 	// handshake strategies) or 4429 after (FirstMessage, PerMessage, and
@@ -101,6 +116,9 @@ type Options struct {
 
 	// strategy names the strategy these options were copied for.
 	strategy string
+	// refreshFrames: Conn.Read consumes refresh frames. notices: the
+	// connection is sent expiry notices.
+	refreshFrames, notices bool
 }
 
 func (o *Options) now() time.Time {

@@ -28,6 +28,7 @@ import (
 // stops sending fresh tokens stops receiving too.
 func PerMessage(opts *Options) Authenticator {
 	o := copyOptions(opts, "PerMessage", "per_message")
+	o.notices = true
 	limit := o.AuthReadLimit
 	if limit <= 0 {
 		limit = DefaultPerMessageAuthReadLimit

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 )
@@ -62,4 +63,42 @@ func ExampleSlogEvents() {
 	// Output:
 	// level=WARN msg="wsauth: refused" strategy=query addr=127.0.0.1 status=401 err="wsauth: invalid credential: malformed token"
 	// 1
+}
+
+// A connection replaces its credential in band before it expires, without
+// reconnecting; the server answers auth_ok.
+func Example_refresh() {
+	jv, _ := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": exampleKey}})
+	auth := wsauth.FirstMessage(&wsauth.Options{Verifier: jv})
+	srv := httptest.NewServer(wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
+		for {
+			// Refresh frames are handled inside Read.
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, _, err := transport.DialFirstMessage(ctx, wsURL(srv), exampleToken("carol"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.CloseNow()
+	// Typically on {"type":"expiring","in":N}, with a token from your API.
+	transport.Refresh(ctx, c, exampleToken("carol"))
+	_, msg, _ := c.Read(ctx)
+	var ok transport.AuthOK
+	ok.UnmarshalJSON(msg)
+	fmt.Println("refreshed:", ok.Subject)
+
+	// Another subject is refused: 4403.
+	transport.Refresh(ctx, c, exampleToken("mallory"))
+	_, _, err = c.Read(ctx)
+	fmt.Println(websocket.CloseStatus(err))
+	// Output:
+	// refreshed: carol
+	// StatusCode(4403)
 }
