@@ -83,7 +83,10 @@ func TestJWTRefusalsOverTheWire(t *testing.T) {
 	}{
 		"first-message": {
 			wsauth.FirstMessage(&wsauth.Options{Verifier: v, AuthReadLimit: 64 << 10}),
-			func(tok string) []byte { b, _ := json.Marshal(map[string]string{"type": "auth", "token": tok}); return b },
+			func(tok string) []byte {
+				b, _ := json.Marshal(map[string]string{"type": "auth", "token": tok})
+				return b
+			},
 		},
 		"per-message": {
 			wsauth.PerMessage(&wsauth.Options{Verifier: v, AuthReadLimit: 64 << 10}),
@@ -120,4 +123,3 @@ func TestJWTRefusalsOverTheWire(t *testing.T) {
 		}
 	}
 }
-
