@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/ticket"
@@ -34,6 +35,15 @@ func strategies(t *testing.T, store ticket.Store, fn func(context.Context, *wsau
 }
 
 var strategyPaths = []string{"/query", "/sub", "/first", "/per"}
+
+// loadCtx bounds a test that opens a thousand connections: more generous
+// than testCtx, since CI runs packages side by side under -race on two
+// cores. It only turns a hang into a failure; nothing is timed with it.
+func loadCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
 
 // dialAs connects to path with the ticket id the way its strategy wants,
 // sends msg and returns the connection and the echo. A refused handshake
@@ -99,7 +109,7 @@ func TestThousandConcurrentHandshakes(t *testing.T) {
 		ids[i] = wsauthtest.Ticket(t, store, ticket.Ticket{Subject: fmt.Sprintf("user-%d", i)})
 	}
 
-	ctx := testCtx(t)
+	ctx := loadCtx(t)
 	var (
 		wg      sync.WaitGroup
 		up      sync.WaitGroup // every connection authenticated and echoed
@@ -154,7 +164,7 @@ func TestSingleUseUnderContention(t *testing.T) {
 		echo(ctx, c)
 	}
 	nodes := []*wsauthtest.Server{strategies(t, store, count), strategies(t, store, count)}
-	ctx := testCtx(t)
+	ctx := loadCtx(t)
 	wins, refusals := 0, 0
 	for round := range rounds {
 		id := wsauthtest.Ticket(t, store, ticket.Ticket{Subject: fmt.Sprintf("round-%d", round)})

@@ -139,7 +139,7 @@ func TestUnauthenticatedSocketsClosedByDeadline(t *testing.T) {
 			})}
 			g.done.Add(n)
 			srv := wsauthtest.NewServer(t, g, func(context.Context, *wsauth.Conn) { delivered.Add(1) })
-			ctx := testCtx(t)
+			ctx := loadCtx(t)
 
 			warmUp(4 * n)
 			base := heapAlloc()
