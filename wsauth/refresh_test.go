@@ -41,7 +41,7 @@ func TestRefreshExtendsConnection(t *testing.T) {
 	log := newEventLog()
 	srv := wsauthtest.NewServer(t, wsauth.FirstMessage(&wsauth.Options{Verifier: v, Events: log.hook}), echo)
 
-	first := time.Now().Add(400 * time.Millisecond)
+	first := time.Now().Add(time.Second)
 	v.Set("a1", wsauth.Principal{Subject: "alice", ExpiresAt: first})
 	v.Set("a2", wsauth.Principal{Subject: "alice", ExpiresAt: time.Now().Add(time.Minute)})
 	c, _, err := srv.DialFirstMessage(ctx, "/", "a1", nil)
@@ -190,8 +190,8 @@ func TestExpiringNotice(t *testing.T) {
 		notice time.Duration
 		life   time.Duration
 	}{
-		{"half the lifetime", 0, time.Second},
-		{"configured", 300 * time.Millisecond, 1500 * time.Millisecond},
+		{"half the lifetime", 0, 2 * time.Second},
+		{"configured", 500 * time.Millisecond, 3 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -216,7 +216,7 @@ func TestExpiringNotice(t *testing.T) {
 			if e.In <= 0 || e.In > tc.life {
 				t.Fatalf("notice says %v", e.In)
 			}
-			if tc.notice > 0 && exp.Sub(got) > tc.notice+100*time.Millisecond {
+			if tc.notice > 0 && exp.Sub(got) > tc.notice+200*time.Millisecond {
 				t.Fatalf("notice %v early", exp.Sub(got))
 			}
 			if code, _ := closeCode(t, ctx, c); code != wsauth.CloseUnauthenticated {
@@ -230,7 +230,7 @@ func TestExpiringNoticeOff(t *testing.T) {
 	ctx := testCtx(t)
 	v := fakeVerifier()
 	srv := wsauthtest.NewServer(t, wsauth.FirstMessage(&wsauth.Options{Verifier: v, ExpiryNotice: -1}), echo)
-	v.Set("short", wsauth.Principal{Subject: "alice", ExpiresAt: time.Now().Add(500 * time.Millisecond)})
+	v.Set("short", wsauth.Principal{Subject: "alice", ExpiresAt: time.Now().Add(time.Second)})
 	c, _, err := srv.DialFirstMessage(ctx, "/", "short", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func TestPerMessageNoticeAndRefresh(t *testing.T) {
 	ctx := testCtx(t)
 	v := fakeVerifier()
 	srv := wsauthtest.NewServer(t, wsauth.PerMessage(&wsauth.Options{Verifier: v}), echo)
-	first := time.Now().Add(600 * time.Millisecond)
+	first := time.Now().Add(1500 * time.Millisecond)
 	v.Set("p1", wsauth.Principal{Subject: "alice", ExpiresAt: first})
 	v.Set("p2", wsauth.Principal{Subject: "alice", ExpiresAt: time.Now().Add(time.Minute)})
 	tc, _, err := srv.DialPerMessage(ctx, "/", "p1", nil)
