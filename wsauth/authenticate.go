@@ -67,6 +67,9 @@ func (o *Options) authenticate(ctx context.Context, cred string, peer Peer) (Pri
 	if err != nil {
 		return Principal{}, err
 	}
+	if err := o.Registry.checkDenied(ctx, p); err != nil {
+		return Principal{}, err
+	}
 	if err := o.authorize(ctx, p, peer.Request); err != nil {
 		return Principal{}, err
 	}

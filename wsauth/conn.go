@@ -23,6 +23,7 @@ type Conn struct {
 
 	principal atomic.Pointer[Principal]
 	expired   atomic.Bool
+	revoked   atomic.Bool
 
 	timerMu  sync.Mutex
 	timer    *time.Timer
@@ -50,6 +51,11 @@ type Message struct {
 func newConn(ws *websocket.Conn, opts *Options, peer Peer, p Principal) *Conn {
 	c := &Conn{ws: ws, opts: opts, peer: peer}
 	ws.SetReadLimit(opts.readLimit())
+	if opts.Registry != nil {
+		// Before the timer is armed, so an expiry at once unregisters.
+		c.principal.Store(&p)
+		opts.Registry.add(c)
+	}
 	c.setPrincipal(p)
 	return c
 }
@@ -100,7 +106,11 @@ func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) e
 	if err := c.checkExpiry(); err != nil {
 		return err
 	}
-	return c.ws.Write(ctx, typ, p)
+	err := c.ws.Write(ctx, typ, p)
+	if err != nil {
+		c.unregister() // a failed write has closed the connection
+	}
+	return err
 }
 
 // Close closes the connection with a close handshake; see
@@ -110,6 +120,8 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 	c.stopTimer()
 	if c.expired.Load() {
 		code, reason = CloseUnauthenticated, reasonExpired
+	} else if c.revoked.Load() {
+		code, reason = CloseUnauthenticated, reasonRevoked
 	}
 	return c.ws.Close(code, reason)
 }
@@ -123,8 +135,12 @@ func (c *Conn) CloseNow() error {
 // readErr explains a read error caused by this package closing the
 // connection.
 func (c *Conn) readErr(err error) error {
+	c.unregister() // a failed read has closed the connection
 	if c.expired.Load() {
 		return fmt.Errorf("%w: %w", ErrExpired, err)
+	}
+	if c.revoked.Load() {
+		return fmt.Errorf("%w: %w", ErrRevoked, err)
 	}
 	return err
 }
@@ -132,6 +148,9 @@ func (c *Conn) readErr(err error) error {
 func (c *Conn) checkExpiry() error {
 	if c.expired.Load() {
 		return fmt.Errorf("wsauth: write: %w", ErrExpired)
+	}
+	if c.revoked.Load() {
+		return fmt.Errorf("wsauth: write: %w", ErrRevoked)
 	}
 	p := c.principal.Load()
 	if !p.ExpiresAt.IsZero() && !c.opts.now().Before(p.ExpiresAt) {
@@ -149,6 +168,7 @@ func (c *Conn) expire() {
 	// The flag is set before the close starts, so that a concurrent Close
 	// sends 4401 too.
 	go c.ws.Close(CloseUnauthenticated, reasonExpired)
+	c.unregister()
 	c.opts.emit(c.eventCtx(), Event{Kind: EventExpired, Subject: c.Principal().Subject, Addr: c.peer.Addr, Code: CloseUnauthenticated, Err: ErrExpired})
 }
 
@@ -203,7 +223,9 @@ func (c *Conn) fire(gen uint64) {
 	}
 }
 
+// stopTimer runs whenever the connection is being closed.
 func (c *Conn) stopTimer() {
+	c.unregister()
 	c.timerMu.Lock()
 	defer c.timerMu.Unlock()
 	c.closed = true

@@ -77,6 +77,19 @@
 // {"type":"expiring","in":N}, N in seconds, from the connection's one
 // expiry timer.
 //
+// # Revoke everywhere
+//
+// A Registry (Options.Registry) holds the live connections of a node by
+// subject. Registry.Revoke closes all of a subject's connections with
+// 4401 and a short reason, here and, through a RevocationBus
+// (redisstore.NewBus: Redis Pub/Sub), on every other node that called
+// Registry.Listen. Registry.RevokeToken puts a JWT ID ("jti") on a deny
+// list (RegistryOptions.Denylist: a memstore or redisstore store) until
+// the token expires; it is then refused at connect and at refresh. Live
+// connections are ended by Revoke, so frames of per-message connections
+// are not checked against the list one by one. A deny list that cannot be
+// consulted refuses (503 or 1011).
+//
 // # Rate limits
 //
 // Failed authentications are limited per client address (Options.Limiter,

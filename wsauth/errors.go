@@ -44,6 +44,9 @@ var (
 	// ErrSubjectChanged means a later credential on one connection named
 	// another subject.
 	ErrSubjectChanged = errors.New("wsauth: subject changed")
+	// ErrRevoked means the credential's token ID is on the deny list, or
+	// the connection was closed by Registry.Revoke.
+	ErrRevoked = errors.New("wsauth: credential revoked")
 )
 
 // Error is a refused authentication: what was sent to the client, and why.
@@ -75,6 +78,7 @@ var classes = []class{
 	{ErrMalformed, http.StatusUnauthorized, CloseMalformed, "malformed credential"},
 	{ErrNoCredential, http.StatusUnauthorized, CloseUnauthenticated, "no credential"},
 	{ErrExpired, http.StatusUnauthorized, CloseUnauthenticated, "credential expired"},
+	{ErrRevoked, http.StatusUnauthorized, CloseUnauthenticated, "credential revoked"},
 	{ErrSubjectChanged, http.StatusForbidden, CloseForbidden, "subject changed"},
 	{ErrForbidden, http.StatusForbidden, CloseForbidden, "forbidden"},
 	{ErrTimeout, http.StatusRequestTimeout, CloseAuthTimeout, "authentication timeout"},

@@ -2,6 +2,7 @@ package wsauth_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -101,4 +102,41 @@ func Example_refresh() {
 	// Output:
 	// refreshed: carol
 	// StatusCode(4403)
+}
+
+// A registry closes all of a subject's connections at once, for example
+// on logout. With RegistryOptions.Bus (redisstore.NewBus) it does so on
+// every node.
+func ExampleRegistry_Revoke() {
+	reg := wsauth.NewRegistry(nil)
+	jv, _ := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": exampleKey}})
+	auth := wsauth.Query(&wsauth.Options{Verifier: jv, Registry: reg})
+	srv := httptest.NewServer(wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
+		hello(ctx, c)
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, _, err := transport.DialQuery(ctx, wsURL(srv), exampleToken("frank"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.CloseNow()
+	_, msg, _ := c.Read(ctx)
+	fmt.Println(string(msg), reg.Count("frank"))
+
+	reg.Revoke(ctx, "frank", "logged out")
+	_, _, err = c.Read(ctx)
+	var ce websocket.CloseError
+	errors.As(err, &ce)
+	fmt.Println(ce.Code, ce.Reason, reg.Count("frank"))
+	// Output:
+	// hello, frank 1
+	// StatusCode(4401) logged out 0
 }

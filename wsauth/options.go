@@ -95,6 +95,11 @@ type Options struct {
 	// Default DefaultExpiryNotice (30 s); negative turns notices off.
 	ExpiryNotice time.Duration
 
+	// Registry, if set, registers every accepted connection by subject,
+	// so that Registry.Revoke can close them, and checks principals
+	// against its deny list at connect and refresh.
+	Registry *Registry
+
 	// Limiter limits failed authentications per client address: past
 	// its budget an address is refused with 429 before the upgrade (the
 	// handshake strategies) or 4429 after (FirstMessage, PerMessage, and

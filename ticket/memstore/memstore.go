@@ -49,6 +49,7 @@ type Store struct {
 	sweepEvery time.Duration
 	mask       uint8
 	shards     []shard
+	deny       denylist // see denylist.go
 }
 
 var _ ticket.Store = (*Store)(nil)
