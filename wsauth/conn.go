@@ -79,6 +79,8 @@ func (c *Conn) Read(ctx context.Context) (websocket.MessageType, []byte, error) 
 }
 
 // ReadMessage reads the next message and the principal that sent it.
+// On connections that refresh in band, refresh frames are handled here
+// and not returned; see the package doc.
 func (c *Conn) ReadMessage(ctx context.Context) (Message, error) {
 	if c.perMessage {
 		return c.readEnvelope(ctx)

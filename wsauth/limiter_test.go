@@ -207,3 +207,22 @@ func TestLimiterCap(t *testing.T) {
 		t.Fatalf("%d addresses tracked after idle ones were swept, want 1", n)
 	}
 }
+
+// A failed refresh spends the budget as a failed connect does.
+func TestLimiterCountsRefreshes(t *testing.T) {
+	ctx := testCtx(t)
+	lim := wsauth.NewLimiter(&wsauth.LimiterOptions{Burst: 1, Every: time.Hour})
+	srv := wsauthtest.NewServer(t, wsauth.FirstMessage(&wsauth.Options{Verifier: fakeVerifier(), Limiter: lim}), echo)
+	c, _, err := srv.DialFirstMessage(ctx, "/", "alice-token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.Write(ctx, websocket.MessageText, []byte(`{"type":"refresh","token":"forged"}`))
+	if code, _ := closeCode(t, ctx, c); code != wsauth.CloseUnauthenticated {
+		t.Fatalf("forged refresh: %v", code)
+	}
+	if _, _, err := srv.DialFirstMessage(ctx, "/", "alice-token", nil); websocket.CloseStatus(err) != wsauth.CloseTooManyAttempts {
+		t.Fatalf("connect after a failed refresh: %v, want 4429", err)
+	}
+}

@@ -97,7 +97,9 @@ type Options struct {
 
 	// Registry, if set, registers every accepted connection by subject,
 	// so that Registry.Revoke can close them, and checks principals
-	// against its deny list at connect and refresh.
+	// against its deny list at connect and refresh. Requests passed on by
+	// Handshake.Middleware are checked but not registered: no Conn is
+	// made for them.
 	Registry *Registry
 
 	// Limiter limits failed authentications per client address: past

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -291,6 +293,49 @@ func TestExpiringFrameRoundTrip(t *testing.T) {
 	for _, bad := range []string{`{"type":"expiring"}`, `{"type":"expiring","in":-1}`, `{"type":"auth_ok","in":1}`, `x`} {
 		if err := e.UnmarshalJSON([]byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// Refused refreshes put their credential in no event, log line, error or
+// close reason.
+func TestRefreshNeverLeaks(t *testing.T) {
+	ctx := testCtx(t)
+	var logs syncBuffer
+	slogHook := wsauth.SlogEvents(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	var events syncBuffer
+	errs := make(chan error, 8)
+	o := &wsauth.Options{Verifier: fakeVerifier(), Events: func(ctx context.Context, e wsauth.Event) {
+		slogHook(ctx, e)
+		fmt.Fprintf(&events, "%+v\n", e)
+	}}
+	srv := wsauthtest.NewServer(t, wsauth.FirstMessage(o), func(ctx context.Context, c *wsauth.Conn) {
+		_, _, err := c.Read(ctx)
+		errs <- err
+	})
+	secrets := []string{"SECRET-refresh-1", "SECRET-refresh-2"}
+	frames := []string{
+		`{"type":"refresh","token":"` + secrets[0] + `"}`,
+		`{"type":"refresh","token":"` + secrets[1] + `","token":"x"}`,
+	}
+	var seen []string
+	for _, f := range frames {
+		c, _, err := srv.DialFirstMessage(ctx, "/", "alice-token", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(ctx, websocket.MessageText, []byte(f))
+		code, reason := closeCode(t, ctx, c)
+		seen = append(seen, fmt.Sprint(code, reason), (<-errs).Error())
+		c.CloseNow()
+	}
+	all := strings.Join(append(seen, logs.String(), events.String()), "\n")
+	if !strings.Contains(logs.String(), "refused") {
+		t.Fatalf("nothing logged:\n%s", all)
+	}
+	for _, s := range secrets {
+		if strings.Contains(all, s) {
+			t.Fatalf("a refresh credential leaked:\n%s", all)
 		}
 	}
 }
