@@ -27,7 +27,15 @@ type inBand struct {
 
 func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	var peer Peer
-	c, err := s.accept(w, r, &peer)
+	// Upgrading and reading the auth frame are two calls, not nested: the
+	// upgrade's stack (net/http writing the 101) is the deepest the
+	// handshake goes, and a goroutine whose stack once grows past 8 KiB
+	// keeps 16 KiB while the connection idles.
+	ws, err := s.upgrade(w, r, &peer)
+	var c *Conn
+	if err == nil {
+		c, err = s.accept(ws, r, peer)
+	}
 	var e *Error
 	switch {
 	case c != nil:
@@ -39,8 +47,9 @@ func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	return c, err
 }
 
-// accept does the work of Accept, filling in *peer as soon as it is known.
-func (s *inBand) accept(w http.ResponseWriter, r *http.Request, pp *Peer) (*Conn, error) {
+// upgrade checks the request and upgrades it, filling in *pp as soon as
+// it is known.
+func (s *inBand) upgrade(w http.ResponseWriter, r *http.Request, pp *Peer) (*websocket.Conn, error) {
 	o := s.opts
 	if err := checkOrigin(r, o.Accept); err != nil {
 		return nil, o.refuseHTTP(w, err)
@@ -59,6 +68,12 @@ func (s *inBand) accept(w http.ResponseWriter, r *http.Request, pp *Peer) (*Conn
 		ws.Close(CloseTooManyAttempts, classify(ErrRateLimited).reason)
 		return nil, &Error{Code: CloseTooManyAttempts, Err: ErrRateLimited}
 	}
+	return ws, nil
+}
+
+// accept reads and authenticates the first frame on ws.
+func (s *inBand) accept(ws *websocket.Conn, r *http.Request, peer Peer) (*Conn, error) {
+	o := s.opts
 	ws.SetReadLimit(s.readLimit)
 
 	// A Read whose context ends kills the connection without a close
