@@ -212,7 +212,7 @@ func (v *JWTVerifier) Verify(_ context.Context, token string, peer Peer) (Princi
 		}
 	}
 	if !hit {
-		p, err = v.verify(token)
+		p, err = v.verifyOffStack(token)
 		if err != nil {
 			return Principal{}, err
 		}
@@ -224,6 +224,34 @@ func (v *JWTVerifier) Verify(_ context.Context, token string, peer Peer) (Princi
 		return Principal{}, fmt.Errorf("%w: scope not granted", ErrForbidden)
 	}
 	return p, nil
+}
+
+// verifyOffStack runs verify on a goroutine of its own. Parsing a token
+// (jwt/v5, encoding/json, reflection, crypto) needs a deep stack: run on a
+// connection's goroutine, it grows that stack from 8 to 16 KiB, which the
+// goroutine then keeps while it idles in Read, 8 KiB more per connection.
+// A short-lived goroutine's stack goes back to the pool when it ends. A
+// panic (from a Keyfunc) is raised again on the caller's goroutine.
+func (v *JWTVerifier) verifyOffStack(token string) (Principal, error) {
+	type result struct {
+		p        Principal
+		err      error
+		panicked any
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			r.panicked = recover()
+			done <- r
+		}()
+		r.p, r.err = v.verify(token)
+	}()
+	r := <-done
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.p, r.err
 }
 
 // verify does the full check of a token the cache did not answer.
