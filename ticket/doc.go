@@ -7,13 +7,16 @@
 // ([Redeemer]), checking expiry, source IP and scope, before it upgrades.
 //
 // A ticket ID is 32 bytes from crypto/rand, encoded as 43 characters of
-// unpadded base64url. Stores never see the ID: they are keyed by its SHA-256
-// ([KeyOf]), so a dump of a store redeems nothing.
+// unpadded base64url. Stores never see the ID: they are keyed by the SHA-256
+// of its 32 decoded bytes ([KeyOf]), so a dump of a store redeems nothing.
 //
 // Expiry, IP and scope are checked here, not in each [Store], so a store only
 // has to put with a TTL and take atomically once. Package
 // github.com/wsauth/wsauth/ticket/tickettest holds the conformance suite
 // every store must pass; memstore and redisstore are the two shipped stores.
+//
+// A store may also implement [Denylist], an optional capability found by
+// type assertion: IDs (such as revoked JWT IDs) refused until a time.
 //
 // Client IPs come from [http.Request.RemoteAddr] unless a [ClientIP] is
 // configured with trusted proxies; then from the one forwarding header it

@@ -16,6 +16,17 @@
 // So among any number of nodes taking the same ticket at once, exactly one
 // gets it. GETDEL needs Redis 6.2 or later.
 //
+// The Store is also a [ticket.Denylist] for revoked JWT IDs, and [Bus]
+// carries revocations between nodes for wsauth.Registry:
+//
+//	Deny:    SET <prefix>deny:<hex key> 1 PXAT <until in ms>
+//	Denied:  EXISTS <prefix>deny:<hex key>
+//	Bus:     PUBLISH / SUBSCRIBE on DefaultChannel ("wsauth:revoke")
+//
+// Pub/Sub delivers at most once: a node cut off from Redis misses the
+// revocations published meanwhile (its own connections stay subject to
+// expiry and to the deny list on reconnect).
+//
 // # Keys and values
 //
 // A key is [Options.Prefix] (default "wsauth:ticket:") followed by the 64
