@@ -1,0 +1,478 @@
+// Command connmem measures the server's memory per idle WebSocket
+// connection: bare coder/websocket, and each wsauth strategy. For every
+// kind it starts a fresh server as a child process (itself, with -serve),
+// opens -n connections to it from this process, leaves them idle, and
+// reads the server's heap (after GC), goroutine stacks and RSS before and
+// after.
+//
+//	go run ./internal/connmem -n 10000
+//	go run ./internal/connmem -n 10000 -kinds bare,query -heapprofile /tmp/q.pprof
+//
+// Each server handler blocks in Read, as an idle chat connection does.
+// Ticket kinds fetch one ticket per connection from the server (bound to
+// the connection's source address) right before dialing; JWT kinds
+// present an HS256 token minted here with a key shared with the child.
+// Clients are spread over 127.0.0.2… (-sources) so that ports do not run
+// short. The soft limit on open files is raised to the hard limit.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/ticket/memstore"
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+)
+
+// kinds are the server flavours measured, bare first: it is the baseline.
+// bare-echo is bare whose server has echoed one frame, as an in-band
+// strategy has read and answered (auth_ok) one.
+var kinds = []string{"bare", "bare-echo", "query", "subprotocol", "first-message", "first-message-jwt", "per-message"}
+
+const keyEnv = "CONNMEM_KEY"
+
+func main() {
+	serve := flag.Bool("serve", false, "run as the server child (internal)")
+	kind := flag.String("kind", "bare", "server kind, with -serve")
+	n := flag.Int("n", 10000, "connections per kind")
+	list := flag.String("kinds", strings.Join(kinds, ","), "comma-separated kinds to measure: "+strings.Join(kinds, ", "))
+	sources := flag.Int("sources", 8, "client source addresses 127.0.0.2… to spread connections over")
+	conc := flag.Int("c", 32, "concurrent dials")
+	heapProfile := flag.String("heapprofile", "", "write the server's heap profile with the connections open to `file`; the kind is appended when several are measured")
+	flag.Parse()
+	raiseFileLimit()
+	if *serve {
+		if err := runServer(*kind); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	var rows []result
+	for k := range strings.SplitSeq(*list, ",") {
+		prof := *heapProfile
+		if prof != "" && strings.Contains(*list, ",") {
+			prof += "." + k
+		}
+		r, err := measure(k, *n, *sources, *conc, key, prof)
+		if err != nil {
+			log.Fatalf("%s: %v", k, err)
+		}
+		rows = append(rows, r)
+	}
+	report(os.Stdout, rows)
+}
+
+// stats is what the server reports about itself.
+type stats struct {
+	HeapAlloc  uint64 `json:"heap_alloc"` // live heap after GC
+	StackInuse uint64 `json:"stack_inuse"`
+	Sys        uint64 `json:"sys"`
+	RSS        uint64 `json:"rss"`
+	Goroutines int    `json:"goroutines"`
+}
+
+type result struct {
+	kind          string
+	n             int
+	before, after stats
+	dial          time.Duration
+}
+
+func (r result) per(f func(stats) uint64) float64 {
+	return (float64(f(r.after)) - float64(f(r.before))) / float64(r.n)
+}
+
+func heap(s stats) uint64  { return s.HeapAlloc }
+func stack(s stats) uint64 { return s.StackInuse }
+func rss(s stats) uint64   { return s.RSS }
+
+func report(w io.Writer, rows []result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tconns\theap B/conn\tstack B/conn\tRSS B/conn\theap+stack vs bare\tRSS vs bare\tgoroutines\tdial s\t")
+	var bare *result
+	for i := range rows {
+		if rows[i].kind == "bare" {
+			bare = &rows[i]
+		}
+	}
+	for _, r := range rows {
+		vs := func(f func(stats) uint64, g func(stats) uint64) string {
+			if bare == nil {
+				return "-"
+			}
+			d := r.per(f) - bare.per(f)
+			if g != nil {
+				d += r.per(g) - bare.per(g)
+			}
+			return fmt.Sprintf("%+.0f", d)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.0f\t%s\t%s\t%d\t%.1f\t\n", r.kind, r.n,
+			r.per(heap), r.per(stack), r.per(rss), vs(heap, stack), vs(rss, nil), r.after.Goroutines, r.dial.Seconds())
+	}
+	tw.Flush()
+}
+
+// measure starts a server of kind, opens n idle connections to it and
+// returns its memory before and after.
+func measure(kind string, n, sources, conc int, key []byte, heapProfile string) (result, error) {
+	cmd := exec.Command(os.Args[0], "-serve", "-kind", kind)
+	cmd.Env = append(os.Environ(), keyEnv+"="+hex.EncodeToString(key))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return result{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return result{}, fmt.Errorf("server did not start: %v", err)
+	}
+	base := "http://" + strings.TrimSpace(line)
+
+	clients := make([]*http.Client, max(sources, 1))
+	for i := range clients {
+		clients[i] = clientFrom(fmt.Sprintf("127.0.0.%d", 2+i), conc)
+	}
+	// Stats go over a connection of their own, closed after each call, so
+	// that the server holds nothing for them when it measures.
+	sc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	before, err := getStats(sc, base, "")
+	if err != nil {
+		return result{}, err
+	}
+	conns := make([]*websocket.Conn, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.CloseNow()
+			}
+		}
+	}()
+	var next atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				c, err := dial(kind, base, clients[i%len(clients)], key, i)
+				if err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("connection %d: %w", i, err) })
+					return
+				}
+				conns[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	dialTime := time.Since(start)
+	if firstErr != nil {
+		return result{}, firstErr
+	}
+	// The ticket requests' keep-alive connections are not what is
+	// measured: close them, and let the last handlers reach their Read.
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
+	time.Sleep(2 * time.Second)
+	after, err := getStats(sc, base, heapProfile)
+	if err != nil {
+		return result{}, err
+	}
+	return result{kind: kind, n: n, before: before, after: after, dial: dialTime}, nil
+}
+
+// clientFrom returns an HTTP client whose connections leave from ip.
+func clientFrom(ip string, conns int) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         d.DialContext,
+		MaxIdleConnsPerHost: conns,
+	}}
+}
+
+func getStats(c *http.Client, base, heapProfile string) (stats, error) {
+	u := base + "/stats"
+	if heapProfile != "" {
+		u += "?heapprofile=" + heapProfile
+	}
+	resp, err := c.Get(u)
+	if err != nil {
+		return stats{}, err
+	}
+	defer resp.Body.Close()
+	var s stats
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+// dial opens connection i of kind, authenticated as the server expects.
+func dial(kind, base string, hc *http.Client, key []byte, i int) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	opts := &websocket.DialOptions{HTTPClient: hc}
+	var c *websocket.Conn
+	var err error
+	switch kind {
+	case "bare":
+		c, _, err = websocket.Dial(ctx, ws, opts)
+	case "bare-echo":
+		if c, _, err = websocket.Dial(ctx, ws, opts); err == nil {
+			if err = c.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`)); err == nil {
+				_, _, err = c.Read(ctx)
+			}
+		}
+	case "query", "subprotocol", "first-message":
+		var t string
+		if t, err = fetchTicket(ctx, hc, base); err != nil {
+			return nil, err
+		}
+		switch kind {
+		case "query":
+			c, _, err = transport.DialQuery(ctx, ws, t, opts)
+		case "subprotocol":
+			c, _, err = transport.DialSubprotocol(ctx, ws, t, nil, opts)
+		default:
+			c, _, err = transport.DialFirstMessage(ctx, ws, t, opts)
+		}
+	case "first-message-jwt":
+		c, _, err = transport.DialFirstMessage(ctx, ws, token(key, i), opts)
+	case "per-message":
+		if c, _, err = websocket.Dial(ctx, ws, opts); err == nil {
+			err = transport.NewTokenConn(c, token(key, i)).Write(ctx, []byte(`{"text":"hi"}`))
+		}
+	default:
+		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	if err != nil && c != nil {
+		c.CloseNow()
+	}
+	return c, err
+}
+
+func fetchTicket(ctx context.Context, hc *http.Client, base string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/ticket", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Ticket string `json:"ticket"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("ticket: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "", err
+	}
+	return body.Ticket, nil
+}
+
+// token mints an HS256 access token for user i, valid for an hour.
+func token(key []byte, i int) string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "user-" + strconv.Itoa(i),
+		"exp": time.Now().Add(time.Hour).Unix(),
+		"iat": time.Now().Unix(),
+	}).SignedString(key)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// runServer serves one kind on a loopback port and prints the address.
+func runServer(kind string) error {
+	key, err := hex.DecodeString(os.Getenv(keyEnv))
+	if err != nil || len(key) < wsauth.MinHMACKeySize {
+		return errors.New("no key in " + keyEnv)
+	}
+	store := memstore.New(nil)
+	tickets := &wsauth.Options{Verifier: wsauth.Tickets(&ticket.Redeemer{Store: store})}
+	jv, err := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": key}})
+	if err != nil {
+		return err
+	}
+	jwts := &wsauth.Options{Verifier: jv}
+	idle := func(ctx context.Context, c *wsauth.Conn) {
+		for {
+			if _, err := c.ReadMessage(ctx); err != nil {
+				return
+			}
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /ticket", &ticket.Issuer{
+		Store:    store,
+		Identify: func(*http.Request) (ticket.Ticket, error) { return ticket.Ticket{Subject: "user"}, nil },
+	})
+	var ws http.Handler
+	switch kind {
+	case "bare":
+		ws = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			for {
+				if _, _, err := c.Read(r.Context()); err != nil {
+					return
+				}
+			}
+		})
+	case "bare-echo":
+		ws = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			typ, b, err := c.Read(r.Context())
+			if err != nil || c.Write(r.Context(), typ, b) != nil {
+				return
+			}
+			for {
+				if _, _, err := c.Read(r.Context()); err != nil {
+					return
+				}
+			}
+		})
+	case "query":
+		ws = wsauth.Handler(wsauth.Query(tickets), idle)
+	case "subprotocol":
+		ws = wsauth.Handler(wsauth.Subprotocol(tickets), idle)
+	case "first-message":
+		ws = wsauth.Handler(wsauth.FirstMessage(tickets), idle)
+	case "first-message-jwt":
+		ws = wsauth.Handler(wsauth.FirstMessage(jwts), idle)
+	case "per-message":
+		ws = wsauth.Handler(wsauth.PerMessage(jwts), idle)
+	default:
+		return fmt.Errorf("unknown kind %q", kind)
+	}
+	mux.Handle("GET /ws", ws)
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
+		s := readStats()
+		if p := r.FormValue("heapprofile"); p != "" {
+			if err := writeHeapProfile(p); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		json.NewEncoder(w).Encode(s)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+		<-sig
+		os.Exit(0)
+	}()
+	return srv.Serve(ln)
+}
+
+// readStats collects garbage, returns freed memory to the OS and reads
+// the heap, stacks and RSS.
+func readStats() stats {
+	runtime.GC()
+	runtime.GC()
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return stats{
+		HeapAlloc:  m.HeapAlloc,
+		StackInuse: m.StackInuse,
+		Sys:        m.Sys,
+		RSS:        rssOf("self"),
+		Goroutines: runtime.NumGoroutine(),
+	}
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// rssOf reads VmRSS of /proc/<pid>/status in bytes; 0 if unknown.
+func rssOf(pid string) uint64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for l := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// raiseFileLimit lifts the soft limit on open files to the hard limit.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return
+	}
+	if l.Cur < l.Max {
+		l.Cur = l.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+			log.Printf("raising the open file limit: %v", err)
+		}
+	}
+}
