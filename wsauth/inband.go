@@ -41,7 +41,9 @@ func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	case c != nil:
 		s.opts.emit(r.Context(), Event{Kind: EventAuthenticated, Subject: c.Principal().Subject, Addr: peer.Addr})
 	case errors.As(err, &e):
-		s.opts.failed(peer.Addr, e.Err)
+		if ws == nil {
+			s.opts.failed(peer.Addr, e.Err) // accept counts its own, before it answers
+		}
 		s.opts.emitRefusal(r.Context(), peer.Addr, e)
 	}
 	return c, err
@@ -81,6 +83,7 @@ func (s *inBand) accept(ws *websocket.Conn, r *http.Request, peer Peer) (*Conn, 
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(o.authTimeout(), func() {
 		timedOut.Store(true)
+		o.failed(peer.Addr, ErrTimeout)
 		ws.Close(CloseAuthTimeout, classify(ErrTimeout).reason)
 	})
 	typ, b, err := ws.Read(r.Context())
@@ -89,6 +92,9 @@ func (s *inBand) accept(ws *websocket.Conn, r *http.Request, peer Peer) (*Conn, 
 		return nil, &Error{Code: CloseAuthTimeout, Err: ErrTimeout}
 	}
 	if err != nil {
+		// Failures count before the client hears of them, so that its
+		// next attempt meets the limit.
+		o.failed(peer.Addr, ErrNoCredential)
 		if errors.Is(err, websocket.ErrMessageTooBig) {
 			// websocket has sent 1009. Closing now, with the rest of the
 			// frame unread, would reset the connection and the client
@@ -116,6 +122,7 @@ func (s *inBand) accept(ws *websocket.Conn, r *http.Request, peer Peer) (*Conn, 
 		err = s.ok(r.Context(), ws, p)
 	}
 	if err != nil {
+		o.failed(peer.Addr, err)
 		c := classify(err)
 		ws.Close(c.code, c.reason)
 		return nil, &Error{Code: c.code, Err: err}
