@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/wsauth"
 )
 
 // sessionCookie holds the session token.
@@ -37,7 +39,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid username or password")
 		return
 	}
-	session, sessionExp, err := s.tokens.mintSession(req.Username)
+	cookie, sess, err := s.tokens.mintSession(req.Username)
 	if err != nil {
 		s.log.Printf("login: %v", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
@@ -45,30 +47,30 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
-		Value:    session,
+		Value:    cookie,
 		Path:     "/",
-		Expires:  sessionExp,
+		Expires:  sess.exp,
 		HttpOnly: true,
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
 	})
 	s.log.Printf("%s logged in", req.Username)
-	s.writeAccessToken(w, req.Username)
+	s.writeAccessToken(w, sess)
 }
 
-// token returns a fresh access token for the session's user, so a page can
-// keep a /ws/jwt connection alive past the first token's expiry.
+// token returns a fresh access token for the session's user: the page
+// calls it when a connection says {"type":"expiring"}, and after a reload.
 func (s *server) token(w http.ResponseWriter, r *http.Request) {
-	user, err := s.sessionUser(r)
+	sess, err := s.sessionOf(r)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "not logged in")
+		s.writeSessionError(w, err)
 		return
 	}
-	s.writeAccessToken(w, user)
+	s.writeAccessToken(w, sess)
 }
 
-func (s *server) writeAccessToken(w http.ResponseWriter, user string) {
-	tok, exp, err := s.tokens.mintAccess(user)
+func (s *server) writeAccessToken(w http.ResponseWriter, sess sessionToken) {
+	tok, exp, err := s.tokens.mintAccess(sess)
 	if err != nil {
 		s.log.Printf("access token: %v", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
@@ -78,8 +80,15 @@ func (s *server) writeAccessToken(w http.ResponseWriter, user string) {
 	writeJSON(w, tokenResponse{AccessToken: tok, ExpiresAt: exp})
 }
 
-// logout clears the session cookie. Tokens already issued stay valid
-// until they expire.
+// logoutReason is the close reason of the connections a logout ends.
+const logoutReason = "logged out"
+
+// logout ends the session of the cookie: it clears the cookie, denies the
+// session's jti until it expires (which refuses the cookie, and every
+// access token minted for it, on every node sharing the store), denies the
+// jti of the access token in the optional body {"access_token":…}, and
+// closes every WebSocket of the user, on every node, with 4401 "logged
+// out". Without a valid session it only clears the cookie.
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
@@ -90,24 +99,113 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
 	})
+	sess, err := s.sessionOf(r)
+	if err != nil {
+		if errors.Is(err, wsauth.ErrUnavailable) {
+			s.writeSessionError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent) // nothing to end
+		return
+	}
+	var req struct {
+		AccessToken string `json:"access_token"`
+	}
+	if r.ContentLength != 0 {
+		decodeJSON(w, r, &req) // optional: a body that does not decode revokes no token
+	}
+	ctx := r.Context()
+	if err := s.reg.RevokeToken(ctx, sess.id, sess.exp); err != nil {
+		s.log.Printf("logout %s: %v", sess.user, err)
+		writeError(w, http.StatusServiceUnavailable, "logout unavailable, try again")
+		return
+	}
+	if req.AccessToken != "" {
+		// Only a token of the same user: a logout cannot revoke others'.
+		if p, err := s.tokens.access.Verify(ctx, req.AccessToken, wsauth.Peer{}); err == nil && p.Subject == sess.user {
+			if jti, _ := p.Claims["jti"].(string); jti != "" {
+				if err := s.reg.RevokeToken(ctx, jti, p.ExpiresAt); err != nil {
+					s.log.Printf("logout %s: access token: %v", sess.user, err)
+				}
+			}
+		}
+	}
+	// The connections here are closed even if the other nodes cannot be
+	// told; they refuse the session's tokens through the deny list anyway.
+	if err := s.reg.Revoke(ctx, sess.user, logoutReason); err != nil {
+		s.log.Printf("logout %s: %v", sess.user, err)
+	}
+	s.log.Printf("%s logged out", sess.user)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// sessionUser returns the user of r's session cookie.
-func (s *server) sessionUser(r *http.Request) (string, error) {
+// sessionOf returns the session of r's cookie, if it is valid and has
+// not logged out. Errors wrap wsauth.ErrUnavailable when the deny list
+// cannot be consulted.
+func (s *server) sessionOf(r *http.Request) (sessionToken, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", err
+		return sessionToken{}, err
 	}
-	return s.tokens.sessionUser(r.Context(), c.Value)
+	sess, err := s.tokens.checkSession(r.Context(), c.Value)
+	if err != nil {
+		return sessionToken{}, err
+	}
+	if err := s.checkNotDenied(r.Context(), sess.id); err != nil {
+		return sessionToken{}, err
+	}
+	return sess, nil
+}
+
+// checkNotDenied refuses a token ID on the deny list with
+// wsauth.ErrRevoked, and wsauth.ErrUnavailable if the list cannot be
+// consulted.
+func (s *server) checkNotDenied(ctx context.Context, id string) error {
+	denied, err := s.deny.Denied(ctx, ticket.DenyKey(id))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: deny list: %w", wsauth.ErrUnavailable, err)
+	case denied:
+		return fmt.Errorf("%w: logged out", wsauth.ErrRevoked)
+	}
+	return nil
+}
+
+// writeSessionError answers a request whose session does not check out:
+// 503 if that could not be decided, else 401.
+func (s *server) writeSessionError(w http.ResponseWriter, err error) {
+	if errors.Is(err, wsauth.ErrUnavailable) {
+		s.log.Printf("session: %v", err)
+		writeError(w, http.StatusServiceUnavailable, "sessions unavailable, try again")
+		return
+	}
+	writeError(w, http.StatusUnauthorized, "not logged in")
+}
+
+// sessionKey carries the checked session of a /api/tickets request from
+// withSession to identify.
+type sessionKey struct{}
+
+// withSession checks the session cookie before h runs (401 without a
+// session or after logout, 503 if the deny list cannot be consulted) and
+// hands the session on in the request's context.
+func (s *server) withSession(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.sessionOf(r)
+		if err != nil {
+			s.writeSessionError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+	})
 }
 
 // identify tells the ticket Issuer who is asking, and for which room:
-// the session cookie and {"room":…}. A ticket is scoped to its room, so
-// it opens no other; a request without a room gets 403.
+// the session (checked by withSession) and {"room":…}. A ticket is scoped
+// to its room, so it opens no other; a request without a room gets 403.
 func (s *server) identify(r *http.Request) (ticket.Ticket, error) {
-	user, err := s.sessionUser(r)
-	if err != nil {
+	sess, ok := r.Context().Value(sessionKey{}).(sessionToken)
+	if !ok {
 		return ticket.Ticket{}, errors.New("no session")
 	}
 	var req struct {
@@ -119,7 +217,7 @@ func (s *server) identify(r *http.Request) (ticket.Ticket, error) {
 	// Room membership is not checked here but by the WebSocket endpoints'
 	// Authorizer, the one place that decides it for every strategy: a
 	// ticket for a room the user may not enter opens nothing (4403).
-	return ticket.Ticket{Subject: user, Scope: []string{req.Room}}, nil
+	return ticket.Ticket{Subject: sess.user, Scope: []string{req.Room}}, nil
 }
 
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {

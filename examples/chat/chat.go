@@ -55,15 +55,11 @@ func (s *server) chatHandler(strategy string, a wsauth.Authenticator) http.Handl
 		}()
 		c, err := a.Accept(w, r)
 		if err != nil {
-			// Log r.URL.Path, never the URL: its query may hold a ticket.
-			var e *wsauth.Error
-			switch {
-			case !errors.As(err, &e):
+			// Refusals are logged by the wsauth events (SlogEvents); log
+			// anything else. Log r.URL.Path, never the URL: its query may
+			// hold a ticket.
+			if e := (*wsauth.Error)(nil); !errors.As(err, &e) {
 				s.log.Printf("%s %s: %v", strategy, r.URL.Path, err)
-			case e.Status != 0:
-				s.log.Printf("%s %s: refused with HTTP %d: %v", strategy, r.URL.Path, e.Status, e.Err)
-			default:
-				s.log.Printf("%s %s: refused with %d: %v", strategy, r.URL.Path, e.Code, e.Err)
 			}
 			return
 		}

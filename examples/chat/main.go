@@ -36,10 +36,25 @@ func main() {
 	ticketTTL := flag.Duration("ticket-ttl", ticket.DefaultTTL, "ticket lifetime")
 	jwtTTL := flag.Duration("jwt-ttl", 5*time.Minute, "access token lifetime")
 	authTimeout := flag.Duration("auth-timeout", wsauth.DefaultAuthTimeout, "how long /ws/first-message and /ws/jwt wait for the first frame")
+	expiryNotice := flag.Duration("expiry-notice", wsauth.DefaultExpiryNotice, "how long before an access token expires its connection is sent {\"type\":\"expiring\"}; at most half the token's lifetime")
+	failBurst := flag.Int("auth-fail-burst", wsauth.DefaultLimitBurst, "failed authentications a client address may make in a row before 429/4429 (then one more per second); 0 turns the limit off")
 	flag.Parse()
 
 	logger := log.New(os.Stdout, "chat: ", 0)
-	cfg := config{TicketTTL: *ticketTTL, TokenTTL: *jwtTTL, AuthTimeout: *authTimeout, Logger: logger}
+	cfg := config{
+		TicketTTL:     *ticketTTL,
+		TokenTTL:      *jwtTTL,
+		AuthTimeout:   *authTimeout,
+		ExpiryNotice:  *expiryNotice,
+		AuthFailBurst: *failBurst,
+		Logger:        logger,
+	}
+	if *failBurst <= 0 {
+		cfg.AuthFailBurst = -1
+	}
+	if *expiryNotice <= 0 {
+		cfg.ExpiryNotice = -1
+	}
 	if err := run(*addr, *redisAddr, cfg); err != nil {
 		logger.Fatal(err)
 	}
@@ -74,7 +89,7 @@ func run(addr, redisAddr string, cfg config) error {
 			return fmt.Errorf("redis %s: %w", redisAddr, err)
 		}
 		cfg.Redis = client
-		logger.Printf("tickets and messages go through Redis at %s", redisAddr)
+		logger.Printf("tickets, messages and revocations go through Redis at %s", redisAddr)
 	} else {
 		logger.Printf("tickets and messages stay in memory (single node)")
 	}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -38,7 +40,18 @@ type config struct {
 	TicketTTL   time.Duration
 	TokenTTL    time.Duration
 	AuthTimeout time.Duration
-	// Logger defaults to discarding.
+	// ExpiryNotice is how long before an access token expires a
+	// connection it authenticated is sent {"type":"expiring","in":N};
+	// the library caps it at half the token's remaining lifetime. Zero
+	// means wsauth.DefaultExpiryNotice (30 s).
+	ExpiryNotice time.Duration
+	// AuthFailBurst is how many failed authentications a client address
+	// may make in a row before it is refused with 429 or 4429 (then one
+	// more per second), pooled over the four endpoints. Zero means
+	// wsauth.DefaultLimitBurst (20); negative turns the limit off.
+	AuthFailBurst int
+	// Logger defaults to discarding. The wsauth events (wsauth.SlogEvents)
+	// go to its writer as slog text lines.
 	Logger *log.Logger
 }
 
@@ -48,9 +61,15 @@ type server struct {
 	log     *log.Logger
 	tokens  *tokens
 	store   ticket.Store
+	deny    ticket.Denylist // the store's deny list: revoked token IDs
+	reg     *wsauth.Registry
+	events  func(context.Context, wsauth.Event)
 	hub     *hub
 	broker  broker
 	handler http.Handler
+
+	stopListen context.CancelFunc // ends reg.Listen
+	closeOnce  sync.Once
 }
 
 func newServer(cfg config) (*server, error) {
@@ -71,18 +90,38 @@ func newServer(cfg config) (*server, error) {
 		return nil, err
 	}
 	s := &server{cfg: cfg, log: cfg.Logger, tokens: tok, hub: newHub()}
+	logEvent := wsauth.SlogEvents(slog.New(slog.NewTextHandler(cfg.Logger.Writer(), nil)))
+	s.events = func(ctx context.Context, e wsauth.Event) {
+		logEvent(ctx, e)
+		authCounts.Observe(ctx, e)
+	}
+	var bus wsauth.RevocationBus
 	if cfg.Redis != nil {
-		s.store = redisstore.New(cfg.Redis, nil)
+		rs := redisstore.New(cfg.Redis, nil)
+		s.store, s.deny = rs, rs
+		bus = redisstore.NewBus(cfg.Redis, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if s.broker, err = newRedisBroker(ctx, cfg.Redis, s.hub, s.log); err != nil {
 			return nil, err
 		}
 	} else {
-		s.store = memstore.New(nil)
+		ms := memstore.New(nil)
+		s.store, s.deny = ms, ms
 		s.broker = localBroker{hub: s.hub}
 	}
+	// One registry for the node: logout revokes through it, here and (with
+	// Redis) on every node; revoked token IDs go on the store's deny list.
+	s.reg = wsauth.NewRegistry(&wsauth.RegistryOptions{Bus: bus, Denylist: s.deny})
+	lctx, stop := context.WithCancel(context.Background())
+	if err := s.reg.Listen(lctx); err != nil {
+		stop()
+		s.broker.close()
+		return nil, err
+	}
+	s.stopListen = stop
 	s.handler = s.routes()
+	liveServers.Store(s, struct{}{})
 	return s, nil
 }
 
@@ -90,8 +129,13 @@ func newServer(cfg config) (*server, error) {
 // WebSocket endpoints.
 func (s *server) Handler() http.Handler { return s.handler }
 
-// Close closes every chat connection with 1001 and leaves the broker.
+// Close closes every chat connection with 1001, stops listening for
+// revocations and leaves the broker.
 func (s *server) Close() error {
+	s.closeOnce.Do(func() {
+		liveServers.Delete(s)
+		s.stopListen()
+	})
 	s.hub.close()
 	return s.broker.close()
 }
@@ -105,11 +149,14 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /api/login", cop.Handler(http.HandlerFunc(s.login)))
 	mux.Handle("POST /api/logout", cop.Handler(http.HandlerFunc(s.logout)))
 	mux.Handle("POST /api/token", cop.Handler(http.HandlerFunc(s.token)))
-	mux.Handle("POST /api/tickets", &ticket.Issuer{
+	mux.Handle("POST /api/tickets", s.withSession(&ticket.Issuer{
 		Store:    s.store,
 		Identify: s.identify,
 		TTL:      s.cfg.TicketTTL,
-	})
+	}))
+
+	// Counters of the wsauth events and the registry's size, as JSON.
+	mux.Handle("GET /debug/vars", varsHandler())
 
 	tickets := wsauth.Tickets(&ticket.Redeemer{Store: s.store})
 	either := eitherVerifier{tickets: tickets, tokens: s.tokens.access}
@@ -121,6 +168,16 @@ func (s *server) routes() http.Handler {
 		AuthTimeout:        s.cfg.AuthTimeout,
 		ReadLimit:          maxFrame,
 		Accept:             &websocket.AcceptOptions{Subprotocols: []string{appProtocol}},
+		ExpiryNotice:       s.cfg.ExpiryNotice,
+		Registry:           s.reg,
+		Events:             s.events,
+	}
+	// One budget of failed authentications per address for all four
+	// endpoints, so that spreading attempts over them gains nothing.
+	if s.cfg.AuthFailBurst < 0 {
+		base.DisableLimiter = true
+	} else {
+		base.Limiter = wsauth.NewLimiter(&wsauth.LimiterOptions{Burst: s.cfg.AuthFailBurst})
 	}
 	with := func(v wsauth.Verifier) *wsauth.Options {
 		o := base
@@ -129,7 +186,12 @@ func (s *server) routes() http.Handler {
 	}
 	// Query strings end up in logs: tickets only there.
 	mux.Handle("GET /ws/query/{room}", s.chatHandler("query", wsauth.Query(with(tickets))))
-	mux.Handle("GET /ws/subprotocol/{room}", s.chatHandler("subprotocol", wsauth.Subprotocol(with(either))))
+	// A subprotocol connection opened with an access token refreshes it in
+	// band, as first-message ones always may; one opened with a ticket has
+	// no expiry and is never asked to.
+	subOpts := with(either)
+	subOpts.Refresh = true
+	mux.Handle("GET /ws/subprotocol/{room}", s.chatHandler("subprotocol", wsauth.Subprotocol(subOpts)))
 	mux.Handle("GET /ws/first-message/{room}", s.chatHandler("first-message", wsauth.FirstMessage(with(either))))
 	// Access tokens are not room-scoped, so /ws/jwt asks for no scope; the
 	// Authorizer checks the room.
@@ -145,9 +207,16 @@ func (s *server) routes() http.Handler {
 	return mux
 }
 
-// authorize is the Authorizer of every WebSocket endpoint: room
-// membership. It also joins the room (see chatHandler).
+// authorize is the Authorizer of every WebSocket endpoint, run at
+// connect and at each in-band refresh: the access token's session must
+// not have logged out, and the user must be a member of the room. It also
+// joins the room (see chatHandler).
 func (s *server) authorize(ctx context.Context, p wsauth.Principal, r *http.Request) error {
+	if sid, ok := p.Claims["sid"].(string); ok {
+		if err := s.checkNotDenied(ctx, sid); err != nil {
+			return err
+		}
+	}
 	room := r.PathValue("room")
 	if !mayEnter(p.Subject, room) {
 		return fmt.Errorf("%w: %s may not enter this room", wsauth.ErrForbidden, p.Subject)

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,6 +80,7 @@ func (n *node) post(t *testing.T, path, cookie, body string) (*http.Response, []
 // session is a logged-in user.
 type session struct {
 	user, cookie, token string
+	exp                 time.Time // the token's
 }
 
 func (n *node) login(t *testing.T, user string) session {
@@ -90,7 +95,7 @@ func (n *node) login(t *testing.T, user string) session {
 	}
 	for _, c := range resp.Cookies() {
 		if c.Name == sessionCookie {
-			return session{user: user, cookie: c.Value, token: tr.AccessToken}
+			return session{user: user, cookie: c.Value, token: tr.AccessToken, exp: tr.ExpiresAt}
 		}
 	}
 	t.Fatalf("login %s: no session cookie", user)
@@ -113,11 +118,37 @@ func (n *node) ticket(t *testing.T, s session, room string) string {
 	return tr.Ticket
 }
 
+// freshToken asks /api/token for a new access token of s's session.
+func (n *node) freshToken(t *testing.T, s session) session {
+	t.Helper()
+	resp, body := n.post(t, "/api/token", s.cookie, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("token for %s: %d %s", s.user, resp.StatusCode, body)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		t.Fatal(err)
+	}
+	s.token, s.exp = tr.AccessToken, tr.ExpiresAt
+	return s
+}
+
 // client is one chat connection, on any strategy.
 type client struct {
-	t  *testing.T
-	ws *websocket.Conn
-	tc *transport.TokenConn // /ws/jwt only
+	t        *testing.T
+	ws       *websocket.Conn
+	tc       *transport.TokenConn // /ws/jwt only
+	controls []control            // control frames next skipped, oldest first
+}
+
+// control is a frame of wsauth's own that the server sends on a chat
+// connection: {"type":"expiring","in":N}, or {"type":"auth_ok",…} after a
+// refresh.
+type control struct {
+	Type      string    `json:"type"`
+	In        int       `json:"in"`
+	Subject   string    `json:"subject"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 func (c *client) say(text string) {
@@ -134,18 +165,48 @@ func (c *client) say(text string) {
 	}
 }
 
-// next reads the next chat message.
+// next reads the next chat message. Control frames on the way are kept
+// for nextControl.
 func (c *client) next() chatMessage {
+	c.t.Helper()
+	for {
+		m, ctl := c.read()
+		if ctl == nil {
+			return m
+		}
+		c.controls = append(c.controls, *ctl)
+	}
+}
+
+// nextControl returns the next control frame, skipping chat messages.
+func (c *client) nextControl() control {
+	c.t.Helper()
+	for len(c.controls) == 0 {
+		if _, ctl := c.read(); ctl != nil {
+			return *ctl
+		}
+	}
+	ctl := c.controls[0]
+	c.controls = c.controls[1:]
+	return ctl
+}
+
+// read reads one frame: a chat message, or a control frame.
+func (c *client) read() (chatMessage, *control) {
 	c.t.Helper()
 	_, b, err := c.ws.Read(testCtx(c.t))
 	if err != nil {
 		c.t.Fatalf("read: %v", err)
 	}
+	var ctl control
+	if json.Unmarshal(b, &ctl) == nil && ctl.Type != "" {
+		return chatMessage{}, &ctl
+	}
 	var m chatMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		c.t.Fatalf("read: %v in %s", err, b)
 	}
-	return m
+	return m, nil
 }
 
 // waitFor reads chat messages until one has text.
@@ -170,9 +231,20 @@ func (c *client) joined() {
 // closeStatus reads until the connection ends and returns its close code.
 func (c *client) closeStatus() websocket.StatusCode {
 	c.t.Helper()
+	return c.closeError().Code
+}
+
+// closeError reads until the connection ends and returns its close code
+// and reason (code -1 if it ended without a close frame).
+func (c *client) closeError() websocket.CloseError {
+	c.t.Helper()
 	for {
 		if _, _, err := c.ws.Read(testCtx(c.t)); err != nil {
-			return websocket.CloseStatus(err)
+			var ce websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce
+			}
+			return websocket.CloseError{Code: -1, Reason: err.Error()}
 		}
 	}
 }
@@ -659,4 +731,388 @@ func TestRedisDown(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("ticket with Redis down: %d %s, want 503", resp.StatusCode, body)
 	}
+}
+
+// TestLogoutRevokes: a logout closes every socket of the user, whatever
+// the strategy and credential, with 4401 "logged out", and leaves other
+// users' sockets alone.
+func TestLogoutRevokes(t *testing.T) {
+	n := newNode(t, config{})
+	alice := n.login(t, "alice")
+	bob := n.login(t, "bob")
+	var alices []*client
+	for _, strategy := range strategies {
+		c := n.mustDial(t, strategy, alice, "general")
+		c.joined() // registered: on /ws/jwt, once the first frame passed
+		alices = append(alices, c)
+	}
+	bobs := []*client{n.mustDial(t, "first-message", bob, "general"), n.mustDial(t, "jwt", bob, "general")}
+	for _, c := range bobs {
+		c.joined()
+	}
+	if got := n.srv.reg.Count("alice"); got != len(strategies) {
+		t.Fatalf("registry holds %d connections of alice, want %d", got, len(strategies))
+	}
+
+	resp, body := n.post(t, "/api/logout", alice.cookie, "")
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", resp.StatusCode, body)
+	}
+	for i, c := range alices {
+		if ce := c.closeError(); ce.Code != wsauth.CloseUnauthenticated || ce.Reason != logoutReason {
+			t.Errorf("alice via %s: closed %d %q, want %d %q", strategies[i], ce.Code, ce.Reason, wsauth.CloseUnauthenticated, logoutReason)
+		}
+	}
+	if got := n.srv.reg.Count("alice"); got != 0 {
+		t.Errorf("registry holds %d connections of alice after logout", got)
+	}
+	// bob chats on, on both of his connections.
+	bobs[0].say("still here")
+	for _, c := range bobs {
+		if m := c.waitFor("still here"); m.From != "bob" {
+			t.Errorf("bob got %+v", m)
+		}
+	}
+}
+
+// TestLogoutRefusesOldCredentials: after a logout, the session cookie and
+// every access token of that session are refused on every endpoint, while
+// another session of the same user goes on.
+func TestLogoutRefusesOldCredentials(t *testing.T) {
+	n := newNode(t, config{})
+	alice := n.login(t, "alice")
+	// A second access token of the session, not presented at logout (a
+	// copy an attacker kept): refused through the session's ID ("sid").
+	kept := n.freshToken(t, alice)
+	other := n.login(t, "alice") // another browser
+	n.mustDial(t, "first-message+token", other, "general").joined()
+
+	// The page hands its current token over, which denies its jti too.
+	resp, body := n.post(t, "/api/logout", alice.cookie, fmt.Sprintf(`{"access_token":%q}`, alice.token))
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", resp.StatusCode, body)
+	}
+	if cs := resp.Cookies(); len(cs) != 1 || cs[0].Name != sessionCookie || cs[0].MaxAge >= 0 {
+		t.Errorf("logout cookies %v, want %s cleared", cs, sessionCookie)
+	}
+
+	for _, path := range []string{"/api/tickets", "/api/token"} {
+		if resp, body := n.post(t, path, alice.cookie, `{"room":"general"}`); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s with the old cookie: %d %s, want 401", path, resp.StatusCode, body)
+		}
+	}
+	for _, s := range []session{alice, kept} {
+		for _, strategy := range []string{"first-message+token", "subprotocol+token", "jwt"} {
+			c, code := n.dial(t, strategy, s, "general")
+			if c != nil {
+				if strategy == "jwt" {
+					c.say("am I still in?")
+				}
+				code = c.closeStatus()
+			}
+			if code != wsauth.CloseUnauthenticated {
+				t.Errorf("old token via %s: close %d, want %d", strategy, code, wsauth.CloseUnauthenticated)
+			}
+		}
+	}
+
+	// The other session is another login: it still works, and so does a
+	// new one.
+	n.mustDial(t, "query", other, "general").joined()
+	n.mustDial(t, "jwt", n.freshToken(t, other), "general").joined()
+	n.mustDial(t, "first-message+token", n.login(t, "alice"), "general").joined()
+
+	// A logout without a session, or with one that ended, clears the
+	// cookie and revokes nothing.
+	for _, cookie := range []string{"", alice.cookie, "nonsense"} {
+		if resp, _ := n.post(t, "/api/logout", cookie, ""); resp.StatusCode != http.StatusNoContent {
+			t.Errorf("logout with cookie %.10q: %d, want 204", cookie, resp.StatusCode)
+		}
+	}
+}
+
+// TestLogoutOtherUsersToken: the access token in a logout's body is only
+// revoked if it is the logged-out user's.
+func TestLogoutOtherUsersToken(t *testing.T) {
+	n := newNode(t, config{})
+	alice, bob := n.login(t, "alice"), n.login(t, "bob")
+	resp, _ := n.post(t, "/api/logout", alice.cookie, fmt.Sprintf(`{"access_token":%q}`, bob.token))
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	n.mustDial(t, "first-message+token", bob, "general").joined()
+}
+
+// TestRefreshInPlace: a connection authenticated by an access token with a
+// lifetime of 2 to 3 s is told {"type":"expiring"} ahead of expiry; the
+// client fetches a new token from /api/token and hands it over (a refresh
+// frame, or on /ws/jwt its next envelope), and the connection outlives
+// the first token. Nothing here waits for a time: each refresh answers a
+// notice, until a notice comes after the first token has expired.
+func TestRefreshInPlace(t *testing.T) {
+	n := newNode(t, config{TokenTTL: 3 * time.Second}) // exp in whole seconds: 2 to 3 s away
+	for _, strategy := range []string{"first-message+token", "subprotocol+token", "jwt"} {
+		t.Run(strategy, func(t *testing.T) {
+			t.Parallel()
+			ctx := testCtx(t)
+			alice := n.login(t, "alice")
+			first := alice.exp
+			c := n.mustDial(t, strategy, alice, "general")
+			c.joined()
+			refreshes := 0
+			for refreshes == 0 || !time.Now().After(first) {
+				ctl := c.nextControl()
+				switch ctl.Type {
+				case "expiring":
+					if ctl.In < 1 || ctl.In > 3 {
+						t.Errorf("expiring in %d s, want 1 to 3", ctl.In)
+					}
+					alice = n.freshToken(t, alice)
+					if c.tc != nil {
+						// Per-message: the new token rides on the next
+						// frame; an idle client sends an empty one.
+						c.tc.SetToken(alice.token)
+						if err := c.tc.Write(ctx, json.RawMessage(`{}`)); err != nil {
+							t.Fatal(err)
+						}
+						refreshes++
+					} else if err := transport.Refresh(ctx, c.ws, alice.token); err != nil {
+						t.Fatal(err)
+					}
+				case "auth_ok":
+					if ctl.Subject != "alice" || !ctl.ExpiresAt.After(first) {
+						t.Errorf("auth_ok %+v, want alice, expiring after %v", ctl, first)
+					}
+					refreshes++
+				default:
+					t.Fatalf("unexpected control frame %+v", ctl)
+				}
+			}
+			c.say("after the first token's expiry")
+			if m := c.waitFor("after the first token's expiry"); m.From != "alice" {
+				t.Errorf("got %+v", m)
+			}
+			t.Logf("%d refreshes", refreshes)
+		})
+	}
+
+	t.Run("another subject", func(t *testing.T) {
+		c := n.mustDial(t, "first-message+token", n.login(t, "alice"), "general")
+		c.joined()
+		if err := transport.Refresh(testCtx(t), c.ws, n.login(t, "bob").token); err != nil {
+			t.Fatal(err)
+		}
+		if code := c.closeStatus(); code != wsauth.CloseForbidden {
+			t.Errorf("refresh as bob: close %d, want %d", code, wsauth.CloseForbidden)
+		}
+	})
+
+	t.Run("after logout", func(t *testing.T) {
+		// A refresh with a token of a session that has logged out is
+		// refused, even on a connection the logout did not reach.
+		alice := n.login(t, "alice")
+		c := n.mustDial(t, "first-message+token", alice, "general")
+		c.joined()
+		fresh := n.freshToken(t, alice)
+		if err := n.srv.reg.RevokeToken(t.Context(), sidOf(t, fresh.token), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := transport.Refresh(testCtx(t), c.ws, fresh.token); err != nil {
+			t.Fatal(err)
+		}
+		if code := c.closeStatus(); code != wsauth.CloseUnauthenticated {
+			t.Errorf("refresh with a logged-out session's token: close %d, want %d", code, wsauth.CloseUnauthenticated)
+		}
+	})
+}
+
+// sidOf returns the session ID an access token carries.
+func sidOf(t *testing.T, token string) string {
+	t.Helper()
+	v, err := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": testKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Verify(t.Context(), token, wsauth.Peer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _ := p.Claims["sid"].(string)
+	if sid == "" {
+		t.Fatal("access token without sid")
+	}
+	return sid
+}
+
+// TestRateLimit: failed authentications from one address are limited over
+// all four endpoints together; another address is not affected.
+func TestRateLimit(t *testing.T) {
+	n := newNode(t, config{AuthFailBurst: 2})
+	alice := n.login(t, "alice")
+	forged := alice
+	forged.token = "not.a.token"
+	for i, want := range []websocket.StatusCode{wsauth.CloseUnauthenticated, wsauth.CloseUnauthenticated, wsauth.CloseTooManyAttempts} {
+		if _, code := n.dial(t, "first-message+token", forged, "general"); code != want {
+			t.Errorf("forged token #%d: close %d, want %d", i+1, code, want)
+		}
+	}
+	// Limited: even a good credential is not looked at, on any endpoint.
+	if _, code := n.dial(t, "first-message+token", alice, "general"); code != wsauth.CloseTooManyAttempts {
+		t.Errorf("good token from the limited address: close %d, want %d", code, wsauth.CloseTooManyAttempts)
+	}
+	if code := n.mustDial(t, "query", alice, "general").closeStatus(); code != wsauth.CloseTooManyAttempts {
+		t.Errorf("ticket from the limited address: close %d, want %d", code, wsauth.CloseTooManyAttempts)
+	}
+	// Another address is not.
+	ws, ok, err := n.ts.DialFirstMessage(testCtx(t), "/ws/first-message/general", alice.token, wsauthtest.From(t, "127.0.0.2"))
+	if err != nil || ok.Subject != "alice" {
+		t.Fatalf("from 127.0.0.2: %v, %+v", err, ok)
+	}
+	ws.CloseNow()
+
+	t.Run("off", func(t *testing.T) {
+		n := newNode(t, config{AuthFailBurst: -1})
+		forged := n.login(t, "alice")
+		forged.token = "not.a.token"
+		for i := range wsauth.DefaultLimitBurst + 5 {
+			if _, code := n.dial(t, "first-message+token", forged, "general"); code != wsauth.CloseUnauthenticated {
+				t.Fatalf("forged token #%d: close %d, want %d", i+1, code, wsauth.CloseUnauthenticated)
+			}
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer for a logger written from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// readVars returns /debug/vars.
+func (n *node) readVars(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	resp, err := http.Get(n.ts.HTTP.URL + "/debug/vars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("/debug/vars: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var vars map[string]json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
+		t.Fatalf("/debug/vars: %v", err)
+	}
+	return vars
+}
+
+func (n *node) authCounts(t *testing.T) map[string]int64 {
+	t.Helper()
+	var counts map[string]int64
+	if err := json.Unmarshal(n.readVars(t)["wsauth"], &counts); err != nil {
+		t.Fatalf("/debug/vars wsauth: %v", err)
+	}
+	return counts
+}
+
+// TestEvents: the wsauth events are counted at /debug/vars, with the
+// number of live connections, and logged without any credential.
+func TestEvents(t *testing.T) {
+	var logs syncBuffer
+	n := newNode(t, config{Logger: log.New(&logs, "chat: ", 0)})
+	alice, carol := n.login(t, "alice"), n.login(t, "carol")
+	before := n.authCounts(t)
+
+	tk := n.ticket(t, alice, "general")
+	c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&client{t: t, ws: c}).joined()
+	if _, code := n.dial(t, "first-message+token", carol, "secret"); code != wsauth.CloseForbidden {
+		t.Fatalf("carol in secret: close %d", code)
+	}
+	alive := n.mustDial(t, "jwt", alice, "general")
+	alive.joined()
+	n.post(t, "/api/logout", alice.cookie, "")
+	alive.closeStatus()
+
+	vars := n.readVars(t)
+	if _, ok := vars["cmdline"]; ok {
+		t.Error("/debug/vars shows cmdline (a -redis URL may hold a password)")
+	}
+	if _, ok := vars["chat_connections"]; !ok {
+		t.Error("/debug/vars lacks chat_connections")
+	}
+	after := n.authCounts(t)
+	for kind, min := range map[string]int64{"authenticated": 2, "refused": 1, "revoked": 2} {
+		if d := after[kind] - before[kind]; d < min {
+			t.Errorf("%s: counted %d more, want at least %d (%v → %v)", kind, d, min, before, after)
+		}
+	}
+
+	// The registry's size: one live connection more, then one less.
+	var conns int
+	live := n.mustDial(t, "first-message+token", carol, "general")
+	live.joined()
+	json.Unmarshal(n.readVars(t)["chat_connections"], &conns)
+	if conns < 1 {
+		t.Errorf("chat_connections %d with a live connection", conns)
+	}
+
+	out := logs.String()
+	t.Logf("log:\n%s", out)
+	for _, want := range []string{"authenticated", "refused", "revoked", "subject=alice", "subject=carol"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+	for name, secret := range map[string]string{"ticket": tk, "alice's token": alice.token, "carol's token": carol.token, "alice's cookie": alice.cookie} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log shows %s:\n%s", name, out)
+		}
+	}
+}
+
+// TestRedisLogout: a logout on node A closes alice's sockets on node B,
+// and B refuses her old token through the shared deny list (miniredis).
+func TestRedisLogout(t *testing.T) {
+	mr := miniredis.RunT(t)
+	newRedisNode := func() *node {
+		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { client.Close() })
+		return newNode(t, config{Redis: client})
+	}
+	a, b := newRedisNode(), newRedisNode()
+	alice, bob := a.login(t, "alice"), a.login(t, "bob")
+	aliceOnB := b.mustDial(t, "jwt", alice, "general")
+	aliceOnB.joined()
+	bobOnB := b.mustDial(t, "first-message+token", bob, "general")
+	bobOnB.joined()
+
+	if resp, _ := a.post(t, "/api/logout", alice.cookie, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout on A: %d", resp.StatusCode)
+	}
+	if ce := aliceOnB.closeError(); ce.Code != wsauth.CloseUnauthenticated || ce.Reason != logoutReason {
+		t.Errorf("alice on B: closed %d %q, want %d %q", ce.Code, ce.Reason, wsauth.CloseUnauthenticated, logoutReason)
+	}
+	if _, code := b.dial(t, "first-message+token", alice, "general"); code != wsauth.CloseUnauthenticated {
+		t.Errorf("alice's old token on B: close %d, want %d", code, wsauth.CloseUnauthenticated)
+	}
+	if resp, _ := b.post(t, "/api/tickets", alice.cookie, `{"room":"general"}`); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("alice's old cookie on B: %d, want 401", resp.StatusCode)
+	}
+	bobOnB.joined()
 }
