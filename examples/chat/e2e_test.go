@@ -274,17 +274,31 @@ func e2eRunNode(t *testing.T, node, file string, env ...string) {
 	}
 }
 
+// e2eFailBurst is the -auth-fail-burst of the ws-client test's server: its
+// refusal tests fail on purpose from 127.0.0.1 about 20 times, the
+// default budget (see TestRateLimit for the limit itself).
+const e2eFailBurst = "200"
+
 // TestE2EWSClient runs e2e/ws-client.test.mjs: the npm ws package as an
-// independent client of every strategy and refusal of the contract.
+// independent client of every strategy and refusal of the contract, and
+// of a logout that revokes.
 func TestE2EWSClient(t *testing.T) {
 	e2eShort(t)
 	node := e2eNode(t)
-	srv := e2eStart(t, e2eBuild(t), "A", e2eKey(t))
+	srv := e2eStart(t, e2eBuild(t), "A", e2eKey(t), "-auth-fail-burst", e2eFailBurst)
 	e2eRunNode(t, node, "ws-client.test.mjs", "CHAT_URL="+srv.URL)
 }
 
+// e2eJWTTTL is the access token lifetime of the browser test's server: short,
+// so that its refresh test sees tokens expire and be replaced in place.
+// The server's expiry notice (30 s by default) is capped by wsauth at half
+// a token's remaining lifetime, so pages are warned 1.5 to 2 s ahead.
+const e2eJWTTTL = 4 * time.Second
+
 // TestE2EBrowser runs e2e/browser.test.mjs: alice and bob chatting in
-// headless Chromium on every strategy, carol refused on the page. With
+// headless Chromium on every strategy, carol refused on the page, pages
+// staying connected past their access token's expiry (refresh in place),
+// and a logout closing alice's other page. With
 // CHAT_SCREENSHOT=path it also writes a screenshot of alice's page there
 // (a relative path is relative to examples/chat).
 func TestE2EBrowser(t *testing.T) {
@@ -299,14 +313,17 @@ func TestE2EBrowser(t *testing.T) {
 		}
 		env = append(env, "CHAT_SCREENSHOT="+abs)
 	}
-	srv := e2eStart(t, e2eBuild(t), "A", e2eKey(t))
-	e2eRunNode(t, node, "browser.test.mjs", append(env, "CHAT_URL="+srv.URL)...)
+	srv := e2eStart(t, e2eBuild(t), "A", e2eKey(t), "-jwt-ttl", e2eJWTTTL.String())
+	env = append(env, "CHAT_URL="+srv.URL, fmt.Sprintf("CHAT_JWT_TTL_SECONDS=%d", int(e2eJWTTTL.Seconds())))
+	e2eRunNode(t, node, "browser.test.mjs", env...)
 }
 
 // TestE2ETwoNodes runs two chat processes on one real redis-server with
 // the same CHAT_JWT_KEY, and checks from Go, with the transport Dial
 // helpers, that a ticket issued by node A is redeemed on node B (once), an
-// access token of A is accepted by B, and messages cross between them.
+// access token of A is accepted by B, messages cross between them, and a
+// logout on A closes alice's sockets on B within a second, after which B
+// refuses her old credentials.
 func TestE2ETwoNodes(t *testing.T) {
 	e2eShort(t)
 	rdb := redistest.Start(t)
@@ -384,7 +401,41 @@ func TestE2ETwoNodes(t *testing.T) {
 	}
 	e2eExpect(ctx, t, ac, "alice on A", "alice", "alice via jwt on B")
 
-	for _, c := range []*websocket.Conn{ac, bc, bc2, jc} {
+	// A logout on A closes alice's sockets on both nodes (on B through
+	// Redis pub/sub) with 4401 "logged out", within a second, and B
+	// refuses her old token and cookie (the deny list is in Redis). bob
+	// chats on.
+	logoutBody, _ := json.Marshal(map[string]string{"access_token": alice.access})
+	start := time.Now()
+	if status := e2ePostStatus(t, a.URL+"/api/logout", logoutBody, alice.cookie); status != http.StatusNoContent {
+		t.Fatalf("logout on A: HTTP %d, want 204", status)
+	}
+	for _, c := range []struct {
+		who  string
+		conn *websocket.Conn
+	}{{"alice on B (jwt)", jc}, {"alice on A (first-message)", ac}} {
+		ce := e2eCloseError(ctx, c.conn)
+		took := time.Since(start)
+		if ce.Code != 4401 || ce.Reason != "logged out" {
+			t.Errorf("%s after logout on A: closed %d %q, want 4401 \"logged out\"", c.who, ce.Code, ce.Reason)
+		}
+		if took > time.Second {
+			t.Errorf("%s: closed %v after the logout on A, want within a second", c.who, took)
+		} else {
+			t.Logf("%s: closed %v after the logout on A", c.who, took.Round(time.Millisecond))
+		}
+	}
+	if _, _, err := transport.DialFirstMessage(ctx, e2eWS(b.URL, "first-message", "general"), alice.access, nil); websocket.CloseStatus(err) != 4401 {
+		t.Errorf("alice's old access token on B after logout on A: %v, want close 4401", err)
+	}
+	ticketBody, _ := json.Marshal(map[string]string{"room": "general"})
+	if status := e2ePostStatus(t, b.URL+"/api/tickets", ticketBody, alice.cookie); status != http.StatusUnauthorized {
+		t.Errorf("a ticket on B with alice's old cookie: HTTP %d, want 401", status)
+	}
+	e2eSay(ctx, t, bc, "bob on B after alice left")
+	e2eExpect(ctx, t, bc2, "bob on A", "bob", "bob on B after alice left")
+
+	for _, c := range []*websocket.Conn{bc, bc2} {
 		c.Close(websocket.StatusNormalClosure, "")
 	}
 }
@@ -466,6 +517,28 @@ func e2ePost(t *testing.T, url string, body []byte, cookie *http.Cookie) e2eResp
 	return e2eResponse{body: b, cookies: resp.Cookies()}
 }
 
+// e2ePostStatus posts a JSON body and returns the status.
+func e2ePostStatus(t *testing.T, url string, body []byte, cookie *http.Cookie) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWaitTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // e2eWS returns the ws:// URL of a strategy's endpoint for room.
 func e2eWS(base, strategy, room string) string {
 	return "ws" + strings.TrimPrefix(base, "http") + "/ws/" + strategy + "/" + room
@@ -514,15 +587,21 @@ func e2eExpect(ctx context.Context, t *testing.T, c *websocket.Conn, who, from, 
 // e2eCloseCode reads c until it closes and returns the close code (-1 if
 // it ended without a close frame).
 func e2eCloseCode(ctx context.Context, c *websocket.Conn) websocket.StatusCode {
+	return e2eCloseError(ctx, c).Code
+}
+
+// e2eCloseError reads c until it closes and returns the close code and
+// reason (code -1 if it ended without a close frame).
+func e2eCloseError(ctx context.Context, c *websocket.Conn) websocket.CloseError {
 	ctx, cancel := context.WithTimeout(ctx, e2eWaitTimeout)
 	defer cancel()
 	for {
 		if _, _, err := c.Read(ctx); err != nil {
 			var ce websocket.CloseError
 			if errors.As(err, &ce) {
-				return ce.Code
+				return ce
 			}
-			return -1
+			return websocket.CloseError{Code: -1, Reason: err.Error()}
 		}
 	}
 }

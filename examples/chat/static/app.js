@@ -1,7 +1,10 @@
-// The chat page: log in, connect with one of the four strategies, chat.
-// The wire formats are wsauth.js's; this file is the app around them.
+// The chat page: log in, connect with one of the four strategies, chat,
+// log out. The wire formats, and refreshing an access token in place when
+// the server says it is expiring, are wsauth.js's; this file is the app
+// around them.
 
 import {
+  CLOSE,
   CloseError,
   connectFirstMessage,
   connectPerMessage,
@@ -17,7 +20,6 @@ const $ = (id) => document.getElementById(id);
 // what survives a reload, and /api/token trades it for a new token.
 let access = null; // {token, expiresAt: Date, user}
 let sock = null;
-let refreshTimer = null;
 // attempt counts connects, so that a connection replaced by a newer one
 // does not report its (late) close over the new one's status.
 let attempt = 0;
@@ -51,6 +53,17 @@ function userOf(token) {
 function setAccess(body) {
   access = { token: body.access_token, expiresAt: new Date(body.expires_at), user: userOf(body.access_token) };
   $('user').textContent = `logged in as ${access.user}`;
+  $('login-form').hidden = true;
+  $('logout-button').hidden = false;
+}
+
+// loggedOut shows the login form again.
+function loggedOut(text = 'not logged in') {
+  access = null;
+  $('user').textContent = text;
+  $('login-form').hidden = false;
+  $('logout-button').hidden = true;
+  $('login-password').value = '';
 }
 
 // loggingIn is the login in flight, so that a quick Connect waits for it.
@@ -74,11 +87,42 @@ async function doLogin() {
 }
 
 // refreshAccess asks for a new access token with the session cookie.
+// Without a session (never logged in, logged out, here or elsewhere) it
+// shows the login form.
 async function refreshAccess() {
   const res = await postJSON('/api/token');
+  if (res.status === 401) loggedOut();
   if (!res.ok) return false;
   setAccess(await res.json());
   return true;
+}
+
+// freshToken is the refresh function handed to wsauth.js: called when a
+// connection authenticated by an access token says it is expiring.
+async function freshToken() {
+  if (!(await refreshAccess())) throw new Error('no session: log in again');
+  return access.token;
+}
+
+// logout ends the session on the server, which closes every connection of
+// this user, on every page and every node, with 4401 "logged out": this
+// page's status shows that close. The access token goes along so that it
+// is refused from now on too.
+async function logout() {
+  const token = access?.token;
+  let res;
+  try {
+    res = await postJSON('/api/logout', token ? { access_token: token } : {});
+  } catch (err) {
+    res = { ok: false, status: err.message };
+  }
+  if (!res.ok) {
+    // The cookie is cleared anyway; close here what the server may not have.
+    disconnect();
+    loggedOut(`logged out here; the server said HTTP ${res.status}`);
+    return;
+  }
+  loggedOut();
 }
 
 function addMessage(m) {
@@ -100,7 +144,6 @@ function addMessage(m) {
 }
 
 function disconnect() {
-  clearTimeout(refreshTimer);
   if (sock) {
     const s = sock;
     sock = null;
@@ -118,30 +161,43 @@ async function connect() {
   }
   const strategy = $('strategy').value;
   const room = $('room').value;
+  // query takes a ticket, jwt the access token; the other two either.
+  const cred = strategy === 'query' ? 'ticket' : strategy === 'jwt' ? 'access' : $('credential').value;
   const url = wsURL(`/ws/${strategy}/${encodeURIComponent(room)}`);
   setStatus('connecting…');
   let s;
   try {
+    let credential;
+    if (cred === 'ticket') {
+      credential = (await fetchTicket('/api/tickets', { room })).ticket;
+    } else {
+      if (access.expiresAt - Date.now() < 30_000) await refreshAccess();
+      if (!access) throw Object.assign(new Error('not logged in'), { status: 401 });
+      credential = access.token;
+    }
+    // A ticket's connection never expires, so refresh is only ever called
+    // for an access token's: when the server sends {"type":"expiring"}.
+    const refresh = freshToken;
     switch (strategy) {
       case 'query':
-        s = await connectQuery(url, (await fetchTicket('/api/tickets', { room })).ticket);
+        s = await connectQuery(url, credential);
         break;
       case 'subprotocol':
-        s = await connectSubprotocol(url, (await fetchTicket('/api/tickets', { room })).ticket, 'chat.v1');
+        s = await connectSubprotocol(url, credential, 'chat.v1', { refresh });
         break;
       case 'first-message':
-        s = await connectFirstMessage(url, (await fetchTicket('/api/tickets', { room })).ticket);
+        s = await connectFirstMessage(url, credential, { refresh });
         break;
       case 'jwt':
-        if (access.expiresAt - Date.now() < 30_000) await refreshAccess();
-        // The first envelope authenticates and joins; {} posts nothing.
-        s = await connectPerMessage(url, access.token, { first: {} });
+        // The first envelope authenticates and joins; {} posts nothing,
+        // and is also what carries a refreshed token when the user is idle.
+        s = await connectPerMessage(url, credential, { first: {}, refresh, keepAlive: {} });
         break;
     }
   } catch (err) {
     if (mine !== attempt) return;
     if (err instanceof CloseError) setStatus(`closed ${err.code} ${err.reason}`.trim(), 'closed');
-    else if (err.status === 401) setStatus('error: not logged in (ticket refused: HTTP 401)', 'error');
+    else if (err.status === 401) setStatus('error: not logged in (HTTP 401)', 'error');
     else setStatus(`error: ${err.message}`, 'error');
     return;
   }
@@ -150,8 +206,17 @@ async function connect() {
     return;
   }
   sock = s;
-  const who = s.authOK?.subject ?? access.user;
-  setStatus(`connected as ${who} to ${room} via ${strategy}`, 'connected');
+  const who = s.authOK?.subject ?? access?.user;
+  const connected = `connected as ${who} to ${room} via ${strategy}`;
+  setStatus(connected, 'connected');
+  let refreshed = 0;
+  s.onrefresh = () => {
+    refreshed++;
+    if (sock === s) setStatus(`${connected} · token refreshed ${refreshed}×`, 'connected');
+  };
+  s.onrefresherror = (err) => {
+    if (sock === s) setStatus(`${connected} · refresh failed: ${err.message}`, 'connected');
+  };
   s.onmessage = (data) => {
     try {
       addMessage(JSON.parse(data));
@@ -162,27 +227,18 @@ async function connect() {
   s.closed.then(({ code, reason }) => {
     if (sock === s) sock = null;
     if (mine !== attempt) return;
-    clearTimeout(refreshTimer);
     // A refusal of query or subprotocol arrives here, right after "open".
     setStatus(`closed ${code} ${reason}`.trim(), 'closed');
+    // 4401 on an open connection: expired, or revoked by a logout (maybe
+    // on another page). Is the session still there?
+    if (code === CLOSE.UNAUTHENTICATED && access) refreshAccess().catch(() => {});
   });
-  if (strategy === 'jwt') scheduleRefresh(s);
 }
 
-// scheduleRefresh keeps a /ws/jwt connection alive: the server closes it
-// with 4401 when the newest token it has seen expires, so shortly before
-// that, get a new token and send it in an empty envelope.
-function scheduleRefresh(s) {
-  clearTimeout(refreshTimer);
-  const wait = Math.max(access.expiresAt - Date.now() - 20_000, 1_000);
-  refreshTimer = setTimeout(async () => {
-    if (sock !== s) return;
-    if (await refreshAccess()) {
-      s.setToken(access.token);
-      s.send({});
-      scheduleRefresh(s);
-    }
-  }, wait);
+// The credential choice applies to subprotocol and first-message only.
+function syncCredential() {
+  const strategy = $('strategy').value;
+  $('credential').disabled = strategy === 'query' || strategy === 'jwt';
 }
 
 async function send(ev) {
@@ -197,6 +253,9 @@ async function send(ev) {
 }
 
 $('login-form').addEventListener('submit', login);
+$('logout-button').addEventListener('click', logout);
+$('strategy').addEventListener('change', syncCredential);
+syncCredential();
 $('connect-button').addEventListener('click', connect);
 $('disconnect-button').addEventListener('click', () => {
   disconnect();
