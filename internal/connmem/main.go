@@ -7,6 +7,7 @@
 //
 //	go run ./internal/connmem -n 10000
 //	go run ./internal/connmem -n 10000 -kinds bare,query -heapprofile /tmp/q.pprof
+//	CONNMEM_PROFILE_RATE=1 go run ./internal/connmem -n 2000 -heapprofile /tmp/hp
 //
 // Each server handler blocks in Read, as an idle chat connection does.
 // Ticket kinds fetch one ticket per connection from the server (bound to
@@ -59,6 +60,10 @@ var kinds = []string{"bare", "bare-echo", "query", "subprotocol", "first-message
 
 const keyEnv = "CONNMEM_KEY"
 
+// profileRateEnv, if set, is the server's runtime.MemProfileRate, for
+// -heapprofile: 1 samples every allocation.
+const profileRateEnv = "CONNMEM_PROFILE_RATE"
+
 func main() {
 	serve := flag.Bool("serve", false, "run as the server child (internal)")
 	kind := flag.String("kind", "bare", "server kind, with -serve")
@@ -70,6 +75,9 @@ func main() {
 	flag.Parse()
 	raiseFileLimit()
 	if *serve {
+		if r, err := strconv.Atoi(os.Getenv(profileRateEnv)); err == nil {
+			runtime.MemProfileRate = r
+		}
 		if err := runServer(*kind); err != nil {
 			log.Fatal(err)
 		}
