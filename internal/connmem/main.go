@@ -103,6 +103,7 @@ func main() {
 // stats is what the server reports about itself.
 type stats struct {
 	HeapAlloc  uint64 `json:"heap_alloc"` // live heap after GC
+	HeapInuse  uint64 `json:"heap_inuse"` // spans holding it
 	StackInuse uint64 `json:"stack_inuse"`
 	Sys        uint64 `json:"sys"`
 	RSS        uint64 `json:"rss"`
@@ -121,12 +122,13 @@ func (r result) per(f func(stats) uint64) float64 {
 }
 
 func heap(s stats) uint64  { return s.HeapAlloc }
+func inuse(s stats) uint64 { return s.HeapInuse }
 func stack(s stats) uint64 { return s.StackInuse }
 func rss(s stats) uint64   { return s.RSS }
 
 func report(w io.Writer, rows []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tconns\theap B/conn\tstack B/conn\tRSS B/conn\theap+stack vs bare\tRSS vs bare\tgoroutines\tdial s\t")
+	fmt.Fprintln(tw, "kind\tconns\theap B/conn\tin-use spans B/conn\tstack B/conn\tRSS B/conn\theap+stack vs bare\tRSS vs bare\tgoroutines\tdial s\t")
 	var bare *result
 	for i := range rows {
 		if rows[i].kind == "bare" {
@@ -144,8 +146,8 @@ func report(w io.Writer, rows []result) {
 			}
 			return fmt.Sprintf("%+.0f", d)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.0f\t%s\t%s\t%d\t%.1f\t\n", r.kind, r.n,
-			r.per(heap), r.per(stack), r.per(rss), vs(heap, stack), vs(rss, nil), r.after.Goroutines, r.dial.Seconds())
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%d\t%.1f\t\n", r.kind, r.n,
+			r.per(heap), r.per(inuse), r.per(stack), r.per(rss), vs(heap, stack), vs(rss, nil), r.after.Goroutines, r.dial.Seconds())
 	}
 	tw.Flush()
 }
@@ -437,6 +439,7 @@ func readStats() stats {
 	runtime.ReadMemStats(&m)
 	return stats{
 		HeapAlloc:  m.HeapAlloc,
+		HeapInuse:  m.HeapInuse,
 		StackInuse: m.StackInuse,
 		Sys:        m.Sys,
 		RSS:        rssOf("self"),
