@@ -61,6 +61,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns the cause's message; it never contains a credential.
 func (e *Error) Error() string { return e.Err.Error() }
 
 // Unwrap returns the cause.
