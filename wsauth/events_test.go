@@ -148,3 +148,53 @@ func TestEventKindString(t *testing.T) {
 		t.Fatal(s)
 	}
 }
+
+// Frames after the first in per-message mode are attempts too: a forged
+// one is reported and spends the address's failure budget, a newer token
+// is reported as a refresh.
+func TestPerMessageFrameEvents(t *testing.T) {
+	ctx := testCtx(t)
+	log := newEventLog()
+	v := fakeVerifier()
+	v.Set("alice-later", wsauth.Principal{Subject: "alice", ExpiresAt: time.Now().Add(time.Hour)})
+	lim := wsauth.NewLimiter(&wsauth.LimiterOptions{Burst: 2, Every: time.Hour})
+	o := &wsauth.Options{Verifier: v, Events: log.hook, Limiter: lim, DropInvalidFrames: true}
+	srv := wsauthtest.NewServer(t, wsauth.PerMessage(o), func(ctx context.Context, c *wsauth.Conn) {
+		for {
+			_, _, err := c.Read(ctx)
+			var dropped *wsauth.Error
+			if err != nil && !errors.As(err, &dropped) {
+				return
+			}
+		}
+	})
+	tc, _, err := srv.DialPerMessage(ctx, "/", "alice-token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Conn().CloseNow()
+	tc.Write(ctx, json.RawMessage(`0`))
+	log.next(t, wsauth.EventAuthenticated)
+
+	tc.SetToken("alice-later")
+	tc.Write(ctx, json.RawMessage(`1`))
+	if e := log.next(t, wsauth.EventRefreshed); e.Subject != "alice" {
+		t.Fatalf("refresh event for %q", e.Subject)
+	}
+	for range 2 {
+		tc.SetToken("forged")
+		tc.Write(ctx, json.RawMessage(`2`))
+		if e := log.next(t, wsauth.EventRefused); !errors.Is(e.Err, wsauth.ErrInvalid) || e.Code != wsauth.CloseUnauthenticated {
+			t.Fatalf("refused frame event: %+v", e)
+		}
+	}
+	// The two forged frames spent the budget: a new attempt from this
+	// address is refused before its credential is looked at.
+	_, _, err = srv.DialFirstMessage(ctx, "/", "alice-token", nil)
+	if err == nil {
+		t.Fatal("rate-limited address accepted")
+	}
+	if got := websocket.CloseStatus(err); got != wsauth.CloseTooManyAttempts {
+		t.Fatalf("after forged frames: %v, want 4429", err)
+	}
+}

@@ -83,15 +83,19 @@ func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
 		err = ErrSubjectChanged
 	}
 	if err != nil {
+		c.opts.failed(c.peer.Addr, err)
 		cl := classify(err)
+		e := &Error{Code: cl.code, Err: fmt.Errorf("wsauth: read: %w", err)}
+		c.opts.emitRefusal(ctx, c.peer.Addr, e)
 		if !c.opts.DropInvalidFrames || errors.Is(err, ErrSubjectChanged) {
 			c.stopTimer()
 			c.ws.Close(cl.code, cl.reason)
 		}
-		return Message{}, &Error{Code: cl.code, Err: fmt.Errorf("wsauth: read: %w", err)}
+		return Message{}, e
 	}
 	if p.ExpiresAt.After(cur.ExpiresAt) {
 		c.setPrincipal(p)
+		c.opts.emit(ctx, Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.peer.Addr})
 	}
 	return Message{Type: typ, Data: data, Principal: p}, nil
 }
