@@ -46,6 +46,11 @@ type joinKey struct{}
 // chatHandler serves one strategy's endpoint.
 func (s *server) chatHandler(strategy string, a wsauth.Authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.track() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		defer s.handlers.Done()
 		j := new(joining)
 		r = r.WithContext(context.WithValue(r.Context(), joinKey{}, j))
 		defer func() {

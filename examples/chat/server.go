@@ -70,6 +70,23 @@ type server struct {
 
 	stopListen context.CancelFunc // ends reg.Listen
 	closeOnce  sync.Once
+
+	// handlers counts the WebSocket handlers still running, so that Close
+	// returns only once every connection has said goodbye.
+	mu       sync.Mutex
+	closing  bool
+	handlers sync.WaitGroup
+}
+
+// track counts a starting WebSocket handler, unless the server is closing.
+func (s *server) track() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.handlers.Add(1)
+	return true
 }
 
 func newServer(cfg config) (*server, error) {
@@ -136,7 +153,11 @@ func (s *server) Close() error {
 		liveServers.Delete(s)
 		s.stopListen()
 	})
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.hub.close()
+	s.handlers.Wait()
 	return s.broker.close()
 }
 

@@ -686,12 +686,16 @@ func TestRedisNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	aliceWS := ws
+	t.Cleanup(func() { aliceWS.CloseNow() })
 	aliceOnB := &client{t: t, ws: ws}
 	aliceOnB.joined()
-	ws, _, err = a.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
+	replay, _, err := a.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { replay.CloseNow() })
+	ws = replay
 	if code := (&client{t: t, ws: ws}).closeStatus(); code != wsauth.CloseUnauthenticated {
 		t.Errorf("ticket replayed on the other node: close %d, want %d", code, wsauth.CloseUnauthenticated)
 	}
@@ -1040,6 +1044,7 @@ func TestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.CloseNow() })
 	(&client{t: t, ws: c}).joined()
 	if _, code := n.dial(t, "first-message+token", carol, "secret"); code != wsauth.CloseForbidden {
 		t.Fatalf("carol in secret: close %d", code)
