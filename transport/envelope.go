@@ -22,16 +22,26 @@ import (
 // capacity clipped so appending to it never writes into b; copy it if b is
 // reused.
 func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
-	s, err := newObjectScanner(b, "envelope")
+	tok, data, err := ParseEnvelopeBytes(b)
 	if err != nil {
 		return "", nil, err
+	}
+	return string(tok), data, nil
+}
+
+// ParseEnvelopeBytes is ParseEnvelope returning the token as a slice of b
+// (capacity clipped), for callers that can often skip the string copy.
+func ParseEnvelopeBytes(b []byte) (token []byte, data json.RawMessage, err error) {
+	s, err := newObjectScanner(b, "envelope")
+	if err != nil {
+		return nil, nil, err
 	}
 	var tok []byte
 	haveTok, haveData := false, false
 	for {
 		key, esc, ok, err := s.key()
 		if err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 		if !ok {
 			break
@@ -39,33 +49,33 @@ func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
 		switch {
 		case keyIs(key, esc, "token"):
 			if haveTok {
-				return "", nil, s.errorf("duplicate token")
+				return nil, nil, s.errorf("duplicate token")
 			}
 			haveTok = true
 			if tok, err = s.credential("token"); err != nil {
-				return "", nil, err
+				return nil, nil, err
 			}
 		case keyIs(key, esc, "data"):
 			if haveData {
-				return "", nil, s.errorf("duplicate data")
+				return nil, nil, s.errorf("duplicate data")
 			}
 			haveData = true
 			if data, err = s.value(); err != nil {
-				return "", nil, err
+				return nil, nil, err
 			}
 		default:
 			if _, err := s.value(); err != nil {
-				return "", nil, err
+				return nil, nil, err
 			}
 		}
 	}
 	if len(tok) == 0 {
-		return "", nil, fmt.Errorf("transport: envelope: missing or empty token: %w", ErrNoCredential)
+		return nil, nil, fmt.Errorf("transport: envelope: missing or empty token: %w", ErrNoCredential)
 	}
 	if !haveData {
-		return "", nil, s.errorf("missing data")
+		return nil, nil, s.errorf("missing data")
 	}
-	return string(tok), data, nil
+	return tok[:len(tok):len(tok)], data, nil
 }
 
 // AppendEnvelope appends the text frame {"token":token,"data":data} to dst.
@@ -108,21 +118,31 @@ func skipWSBack(b []byte) int {
 // credential is ErrMalformed. payload aliases b (capacity clipped) and may
 // be empty.
 func ParseBinaryEnvelope(b []byte) (token string, payload []byte, err error) {
+	tok, payload, err := ParseBinaryEnvelopeBytes(b)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(tok), payload, nil
+}
+
+// ParseBinaryEnvelopeBytes is ParseBinaryEnvelope returning the token as a
+// slice of b (capacity clipped).
+func ParseBinaryEnvelopeBytes(b []byte) (token []byte, payload []byte, err error) {
 	if len(b) < 2 {
-		return "", nil, fmt.Errorf("transport: binary envelope: shorter than its 2-byte length prefix: %w", ErrMalformed)
+		return nil, nil, fmt.Errorf("transport: binary envelope: shorter than its 2-byte length prefix: %w", ErrMalformed)
 	}
 	n := int(binary.BigEndian.Uint16(b))
 	if n == 0 {
-		return "", nil, fmt.Errorf("transport: binary envelope: empty token: %w", ErrNoCredential)
+		return nil, nil, fmt.Errorf("transport: binary envelope: empty token: %w", ErrNoCredential)
 	}
 	if n > len(b)-2 {
-		return "", nil, fmt.Errorf("transport: binary envelope: token length %d exceeds frame: %w", n, ErrMalformed)
+		return nil, nil, fmt.Errorf("transport: binary envelope: token length %d exceeds frame: %w", n, ErrMalformed)
 	}
 	tok := b[2 : 2+n]
 	if err := checkCredential("binary envelope", tok); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	return string(tok), b[2+n : len(b) : len(b)], nil
+	return tok[:n:n], b[2+n : len(b) : len(b)], nil
 }
 
 // AppendBinaryEnvelope appends a binary frame carrying token and payload to

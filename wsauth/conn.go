@@ -34,6 +34,7 @@ type Conn struct {
 	// first frame, read during authentication, for the first Read.
 	perMessage bool
 	pending    *Message
+	memo       *frameMemo // read side only
 }
 
 const reasonExpired = "credential expired"

@@ -98,6 +98,18 @@ func (c *jwtCache) get(token string, now time.Time, leeway time.Duration) (Princ
 	return e.p, cacheHit
 }
 
+// key returns the cache's own copy of token, if it holds one.
+func (c *jwtCache) key(token string) (string, bool) {
+	s := c.shard(token)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.index[token]
+	if !ok {
+		return "", false
+	}
+	return s.ring[i].token, true
+}
+
 // put stores p for token, evicting an entry if the shard is full.
 func (c *jwtCache) put(token string, p Principal) {
 	s := c.shard(token)

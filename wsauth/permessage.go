@@ -21,7 +21,10 @@ import (
 // Conn.ReadMessage returns its data and its Principal. A frame without a
 // valid token closes the connection with 4401, or with
 // Options.DropInvalidFrames is dropped and Read returns the error. A token
-// naming another subject closes with 4403.
+// naming another subject closes with 4403. With a JWTVerifier and its
+// cache, a frame repeating the token the connection last verified, before
+// its exp, reuses that Principal without asking the Verifier again, as the
+// cache would have answered it.
 //
 // The connection expires with the latest exp seen: after that, writes fail
 // with ErrExpired and the connection is closed with 4401, so a client that
@@ -73,10 +76,27 @@ func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
 	if err != nil {
 		return Message{}, c.readErr(err)
 	}
-	tok, data, err := parseEnvelope(typ, b)
+	var tok []byte
+	var data []byte
+	if typ == websocket.MessageBinary {
+		tok, data, err = transport.ParseBinaryEnvelopeBytes(b)
+	} else {
+		tok, data, err = transport.ParseEnvelopeBytes(b)
+	}
+	if err != nil {
+		err = transportErr(err)
+	}
+	// Fast path: the token this connection verified last, still unexpired.
+	// The comparison is of full bytes, so it never accepts another token.
+	if m := c.memo; err == nil && m != nil && string(tok) == m.token &&
+		c.opts.now().Before(m.p.ExpiresAt) {
+		return Message{Type: typ, Data: data, Principal: m.p}, nil
+	}
 	var p Principal
+	var t string
 	if err == nil {
-		p, err = c.opts.verify(ctx, tok, c.peer)
+		t = string(tok)
+		p, err = c.opts.verify(ctx, t, c.peer)
 	}
 	cur := c.Principal()
 	if err == nil && p.Subject != cur.Subject {
@@ -93,9 +113,37 @@ func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
 		}
 		return Message{}, e
 	}
+	c.remember(t, p)
 	if p.ExpiresAt.After(cur.ExpiresAt) {
 		c.setPrincipal(p)
 		c.opts.emit(ctx, Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.peer.Addr})
 	}
 	return Message{Type: typ, Data: data, Principal: p}, nil
+}
+
+// frameMemo is the last token a per-message connection verified and its
+// Principal, for the fast path in readEnvelope.
+type frameMemo struct {
+	token string
+	p     Principal
+}
+
+// remember keeps tok and p for the fast path. Only a cached JWTVerifier
+// qualifies: it would answer the same token from its cache until exp
+// anyway, whereas another Verifier may want to see every frame. The token
+// kept is the cache's own copy, so a connection holds no copy of its own.
+func (c *Conn) remember(tok string, p Principal) {
+	v, ok := c.opts.Verifier.(*JWTVerifier)
+	if !ok || v.cache == nil || p.ExpiresAt.IsZero() {
+		return
+	}
+	if m := c.memo; m != nil && m.token == tok {
+		m.p = p
+		return
+	}
+	k, ok := v.cache.key(tok)
+	if !ok {
+		return
+	}
+	c.memo = &frameMemo{token: k, p: p}
 }
