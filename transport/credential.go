@@ -57,3 +57,19 @@ func credSpan[S ~string | ~[]byte](s S) int {
 	}
 	return i
 }
+
+// Credential is a credential already known to be valid, so that a parser
+// meeting it again can compare bytes instead of checking each one. Only
+// NewCredential makes a non-zero one.
+type Credential struct{ s string }
+
+// NewCredential checks s once and returns it as a Credential.
+func NewCredential(s string) (Credential, error) {
+	if err := checkCredential("credential", s); err != nil {
+		return Credential{}, err
+	}
+	return Credential{s}, nil
+}
+
+// String returns the credential.
+func (c Credential) String() string { return c.s }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -157,6 +158,7 @@ func FuzzParseEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, data, err := ParseEnvelope(b)
 		checkFuzzErr(t, err, b)
+		checkKnown(t, b, tok, ParseEnvelopeBytes, ParseEnvelopeKnown)
 		valid := json.Valid(b)
 		if err == nil && !valid {
 			t.Fatalf("accepted invalid JSON")
@@ -190,6 +192,7 @@ func FuzzParseBinaryEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, payload, err := ParseBinaryEnvelope(b)
 		checkFuzzErr(t, err, b)
+		checkKnown(t, b, tok, ParseBinaryEnvelopeBytes, ParseBinaryEnvelopeKnown)
 		if err != nil {
 			return
 		}
@@ -200,4 +203,28 @@ func FuzzParseBinaryEnvelope(f *testing.F) {
 			t.Fatalf("round trip = %q, %v; want %q", out, err, b)
 		}
 	})
+}
+
+// checkKnown checks that parsing b with a known credential (the token b
+// carries, a prefix of it, or an unrelated one) gives what parsing without
+// one gives.
+func checkKnown[D ~[]byte](t *testing.T, b []byte, tok string,
+	plain func([]byte) ([]byte, D, error),
+	known func([]byte, Credential) ([]byte, D, error)) {
+	t.Helper()
+	tok1, data1, err1 := plain(b)
+	cands := []string{"a", "abc", "a.b.c"}
+	if tok != "" {
+		cands = append(cands, tok, tok[:len(tok)/2], tok+"x")
+	}
+	for _, c := range cands {
+		k, err := NewCredential(c)
+		if err != nil {
+			continue
+		}
+		tok2, data2, err2 := known(b, k)
+		if !bytes.Equal(tok1, tok2) || !bytes.Equal(data1, data2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Fatalf("known %q: (%q, %q, %v), without: (%q, %q, %v)", c, tok2, data2, err2, tok1, data1, err1)
+		}
+	}
 }

@@ -76,19 +76,23 @@ func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
 	if err != nil {
 		return Message{}, c.readErr(err)
 	}
+	var known transport.Credential
+	if c.memo != nil {
+		known = c.memo.token
+	}
 	var tok []byte
 	var data []byte
 	if typ == websocket.MessageBinary {
-		tok, data, err = transport.ParseBinaryEnvelopeBytes(b)
+		tok, data, err = transport.ParseBinaryEnvelopeKnown(b, known)
 	} else {
-		tok, data, err = transport.ParseEnvelopeBytes(b)
+		tok, data, err = transport.ParseEnvelopeKnown(b, known)
 	}
 	if err != nil {
 		err = transportErr(err)
 	}
 	// Fast path: the token this connection verified last, still unexpired.
 	// The comparison is of full bytes, so it never accepts another token.
-	if m := c.memo; err == nil && m != nil && string(tok) == m.token &&
+	if m := c.memo; err == nil && m != nil && string(tok) == m.token.String() &&
 		c.opts.now().Before(m.p.ExpiresAt) {
 		return Message{Type: typ, Data: data, Principal: m.p}, nil
 	}
@@ -124,7 +128,7 @@ func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
 // frameMemo is the last token a per-message connection verified and its
 // Principal, for the fast path in readEnvelope.
 type frameMemo struct {
-	token string
+	token transport.Credential
 	p     Principal
 }
 
@@ -137,7 +141,7 @@ func (c *Conn) remember(tok string, p Principal) {
 	if !ok || v.cache == nil || p.ExpiresAt.IsZero() {
 		return
 	}
-	if m := c.memo; m != nil && m.token == tok {
+	if m := c.memo; m != nil && m.token.String() == tok {
 		m.p = p
 		return
 	}
@@ -145,5 +149,11 @@ func (c *Conn) remember(tok string, p Principal) {
 	if !ok {
 		return
 	}
-	c.memo = &frameMemo{token: k, p: p}
+	// Checked again here, once per new token, so later frames carrying it
+	// are compared instead of checked byte by byte.
+	cred, err := transport.NewCredential(k)
+	if err != nil {
+		return
+	}
+	c.memo = &frameMemo{token: cred, p: p}
 }
