@@ -47,6 +47,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsauth/wsauth/internal/procstat"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/transport"
@@ -73,7 +74,9 @@ func main() {
 	conc := flag.Int("c", 32, "concurrent dials")
 	heapProfile := flag.String("heapprofile", "", "write the server's heap profile with the connections open to `file`; the kind is appended when several are measured")
 	flag.Parse()
-	raiseFileLimit()
+	if err := procstat.RaiseFileLimit(); err != nil {
+		log.Printf("raising the open file limit: %v", err)
+	}
 	if *serve {
 		if r, err := strconv.Atoi(os.Getenv(profileRateEnv)); err == nil {
 			runtime.MemProfileRate = r
@@ -442,7 +445,7 @@ func readStats() stats {
 		HeapInuse:  m.HeapInuse,
 		StackInuse: m.StackInuse,
 		Sys:        m.Sys,
-		RSS:        rssOf("self"),
+		RSS:        procstat.RSS("self"),
 		Goroutines: runtime.NumGoroutine(),
 	}
 }
@@ -457,33 +460,4 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// rssOf reads VmRSS of /proc/<pid>/status in bytes; 0 if unknown.
-func rssOf(pid string) uint64 {
-	b, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return 0
-	}
-	for l := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// raiseFileLimit lifts the soft limit on open files to the hard limit.
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return
-	}
-	if l.Cur < l.Max {
-		l.Cur = l.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-			log.Printf("raising the open file limit: %v", err)
-		}
-	}
 }

@@ -36,18 +36,17 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/wsauth/wsauth/internal/procstat"
 	"github.com/wsauth/wsauth/transport"
 )
 
@@ -82,7 +81,9 @@ func main() {
 	default:
 		log.Fatalf("unknown -strategy %q", c.strategy)
 	}
-	raiseFileLimit()
+	if err := procstat.RaiseFileLimit(); err != nil {
+		log.Printf("raising the open file limit: %v", err)
+	}
 	if err := run(c); err != nil {
 		log.Fatal(err)
 	}
@@ -410,38 +411,9 @@ func snapshot(serverPID int) mem {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	s := mem{heap: m.HeapAlloc + m.StackInuse, rss: rssOf("self"), goroutines: runtime.NumGoroutine()}
+	s := mem{heap: m.HeapAlloc + m.StackInuse, rss: procstat.RSS("self"), goroutines: runtime.NumGoroutine()}
 	if serverPID != 0 {
-		s.serverRSS = rssOf(strconv.Itoa(serverPID))
+		s.serverRSS = procstat.RSS(strconv.Itoa(serverPID))
 	}
 	return s
-}
-
-// rssOf reads VmRSS of /proc/<pid>/status in bytes; 0 if unknown.
-func rssOf(pid string) uint64 {
-	b, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return 0
-	}
-	for l := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// raiseFileLimit lifts the soft limit on open files to the hard limit.
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return
-	}
-	if l.Cur < l.Max {
-		l.Cur = l.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-			log.Printf("raising the open file limit: %v", err)
-		}
-	}
 }
