@@ -94,12 +94,7 @@ func (o *Options) refuse(w http.ResponseWriter, r *http.Request, err error, subp
 	c := classify(err)
 	e := &Error{Code: c.code, Err: err}
 	if o.RejectAfterUpgrade && !errors.Is(err, ErrOrigin) && !errors.Is(err, ErrSubprotocol) {
-		a := *o.Accept
-		a.Subprotocols = nil
-		if subprotocol != "" {
-			a.Subprotocols = []string{subprotocol}
-		}
-		ws, aerr := websocket.Accept(w, r, &a)
+		ws, aerr := websocket.Accept(w, r, o.acceptOptions(subprotocol))
 		if aerr != nil {
 			// websocket.Accept has answered with an HTTP error.
 			e.Status = http.StatusBadRequest
@@ -115,14 +110,21 @@ func (o *Options) refuse(w http.ResponseWriter, r *http.Request, err error, subp
 
 // upgrade accepts the WebSocket for an authenticated principal.
 func (o *Options) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (*websocket.Conn, error) {
+	ws, err := websocket.Accept(w, r, o.acceptOptions(subprotocol))
+	if err != nil {
+		return nil, fmt.Errorf("wsauth: upgrade: %w", err)
+	}
+	return ws, nil
+}
+
+// acceptOptions are Options.Accept with subprotocol, already chosen by
+// the strategy, as the only protocol websocket.Accept may echo: never the
+// credential entry.
+func (o *Options) acceptOptions(subprotocol string) *websocket.AcceptOptions {
 	a := *o.Accept
 	a.Subprotocols = nil
 	if subprotocol != "" {
 		a.Subprotocols = []string{subprotocol}
 	}
-	ws, err := websocket.Accept(w, r, &a)
-	if err != nil {
-		return nil, fmt.Errorf("wsauth: upgrade: %w", err)
-	}
-	return ws, nil
+	return &a
 }

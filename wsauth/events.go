@@ -81,8 +81,9 @@ func (o *Options) emit(ctx context.Context, e Event) {
 	o.Events(ctx, e)
 }
 
-// emitRefusal reports a refused attempt from addr.
-func (o *Options) emitRefusal(ctx context.Context, addr netip.Addr, e *Error) {
+// emitRefusal reports a refused attempt from addr; subject is empty
+// unless the connection was authenticated before.
+func (o *Options) emitRefusal(ctx context.Context, addr netip.Addr, subject string, e *Error) {
 	kind := EventRefused
 	if errors.Is(e.Err, ErrRateLimited) {
 		kind = EventRateLimited
@@ -91,7 +92,7 @@ func (o *Options) emitRefusal(ctx context.Context, addr netip.Addr, e *Error) {
 	if e.Status != 0 {
 		code = 0 // not sent: the refusal was an HTTP status
 	}
-	o.emit(ctx, Event{Kind: kind, Addr: addr, Status: e.Status, Code: code, Err: e.Err})
+	o.emit(ctx, Event{Kind: kind, Subject: subject, Addr: addr, Status: e.Status, Code: code, Err: e.Err})
 }
 
 // SlogEvents returns an Options.Events hook that logs each event to l:

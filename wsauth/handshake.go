@@ -94,7 +94,7 @@ func (h *Handshake) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error
 	p, peer, subprotocol, err := h.authenticate(r)
 	if err != nil {
 		e := h.opts.refuse(w, r, err, subprotocol)
-		h.opts.emitRefusal(r.Context(), peer.Addr, e)
+		h.opts.emitRefusal(r.Context(), peer.Addr, "", e)
 		return nil, e
 	}
 	ws, err := h.opts.upgrade(w, r, subprotocol)
@@ -118,7 +118,7 @@ func (h *Handshake) Middleware(next http.Handler) http.Handler {
 		if err != nil {
 			c := classify(err)
 			http.Error(w, c.reason, c.status)
-			h.opts.emitRefusal(r.Context(), peer.Addr, &Error{Status: c.status, Code: c.code, Err: err})
+			h.opts.emitRefusal(r.Context(), peer.Addr, "", &Error{Status: c.status, Code: c.code, Err: err})
 			return
 		}
 		h.opts.emit(r.Context(), Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: peer.Addr})

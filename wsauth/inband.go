@@ -44,7 +44,7 @@ func (s *inBand) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 		if ws == nil {
 			s.opts.failed(peer.Addr, e.Err) // accept counts its own, before it answers
 		}
-		s.opts.emitRefusal(r.Context(), peer.Addr, e)
+		s.opts.emitRefusal(r.Context(), peer.Addr, "", e)
 	}
 	return c, err
 }

@@ -3,7 +3,6 @@ package wsauth
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/transport"
@@ -41,11 +40,11 @@ func PerMessage(opts *Options) Authenticator {
 		readLimit:  limit,
 		perMessage: true,
 		auth: func(ctx context.Context, typ websocket.MessageType, b []byte, peer Peer) (Principal, *Message, error) {
-			tok, data, err := parseEnvelope(typ, b)
+			tok, data, err := parseEnvelope(typ, b, transport.Credential{})
 			if err != nil {
 				return Principal{}, nil, err
 			}
-			p, err := o.authenticate(ctx, tok, peer)
+			p, err := o.authenticate(ctx, string(tok), peer)
 			if err != nil {
 				return Principal{}, nil, err
 			}
@@ -54,14 +53,16 @@ func PerMessage(opts *Options) Authenticator {
 	}
 }
 
-func parseEnvelope(typ websocket.MessageType, b []byte) (tok string, data []byte, err error) {
+// parseEnvelope splits a per-message frame into its token and data. A
+// token equal to known is compared rather than checked byte by byte.
+func parseEnvelope(typ websocket.MessageType, b []byte, known transport.Credential) (tok, data []byte, err error) {
 	if typ == websocket.MessageBinary {
-		tok, data, err = transport.ParseBinaryEnvelope(b)
+		tok, data, err = transport.ParseBinaryEnvelopeKnown(b, known)
 	} else {
-		tok, data, err = transport.ParseEnvelope(b)
+		tok, data, err = transport.ParseEnvelopeKnown(b, known)
 	}
 	if err != nil {
-		return "", nil, transportErr(err)
+		return nil, nil, transportErr(err)
 	}
 	return tok, data, nil
 }
@@ -80,16 +81,7 @@ func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
 	if c.memo != nil {
 		known = c.memo.token
 	}
-	var tok []byte
-	var data []byte
-	if typ == websocket.MessageBinary {
-		tok, data, err = transport.ParseBinaryEnvelopeKnown(b, known)
-	} else {
-		tok, data, err = transport.ParseEnvelopeKnown(b, known)
-	}
-	if err != nil {
-		err = transportErr(err)
-	}
+	tok, data, err := parseEnvelope(typ, b, known)
 	// Fast path: the token this connection verified last, still unexpired.
 	// The comparison is of full bytes, so it never accepts another token.
 	if m := c.memo; err == nil && m != nil && string(tok) == m.token.String() &&
@@ -107,15 +99,8 @@ func (c *Conn) readEnvelope(ctx context.Context) (Message, error) {
 		err = ErrSubjectChanged
 	}
 	if err != nil {
-		c.opts.failed(c.peer.Addr, err)
-		cl := classify(err)
-		e := &Error{Code: cl.code, Err: fmt.Errorf("wsauth: read: %w", err)}
-		c.opts.emitRefusal(ctx, c.peer.Addr, e)
-		if !c.opts.DropInvalidFrames || errors.Is(err, ErrSubjectChanged) {
-			c.stopTimer()
-			c.ws.Close(cl.code, cl.reason)
-		}
-		return Message{}, e
+		keep := c.opts.DropInvalidFrames && !errors.Is(err, ErrSubjectChanged)
+		return Message{}, c.refuseFrame("read", err, keep)
 	}
 	c.remember(t, p)
 	if p.ExpiresAt.After(cur.ExpiresAt) {

@@ -57,12 +57,7 @@ func (c *Conn) refresh(ctx context.Context, ctl transport.Control, perr error) e
 		}
 	}
 	if err != nil {
-		c.opts.failed(c.peer.Addr, err)
-		cl := classify(err)
-		c.opts.emit(c.eventCtx(), Event{Kind: EventRefused, Subject: cur.Subject, Addr: c.peer.Addr, Code: cl.code, Err: err})
-		c.stopTimer()
-		c.ws.Close(cl.code, cl.reason)
-		return &Error{Code: cl.code, Err: fmt.Errorf("wsauth: refresh: %w", err)}
+		return c.refuseFrame("refresh", err, false)
 	}
 	c.setPrincipal(p)
 	c.opts.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.peer.Addr})
@@ -107,4 +102,20 @@ func (c *Conn) notify(gen uint64, exp time.Time) {
 	ctx, cancel := context.WithDeadline(context.Background(), exp)
 	defer cancel()
 	c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+// refuseFrame refuses a credential presented on an open connection (a
+// refresh, or a per-message token after the first): it counts against the
+// client's address, is reported as an event, and closes the connection
+// with its code unless keep is set.
+func (c *Conn) refuseFrame(op string, err error, keep bool) *Error {
+	c.opts.failed(c.peer.Addr, err)
+	cl := classify(err)
+	e := &Error{Code: cl.code, Err: fmt.Errorf("wsauth: %s: %w", op, err)}
+	c.opts.emitRefusal(c.eventCtx(), c.peer.Addr, c.Principal().Subject, e)
+	if !keep {
+		c.stopTimer()
+		c.ws.Close(cl.code, cl.reason)
+	}
+	return e
 }
