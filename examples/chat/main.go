@@ -15,6 +15,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -86,10 +87,10 @@ func run(addr, redisAddr string, cfg config) error {
 		err = client.Ping(pctx).Err()
 		cancel()
 		if err != nil {
-			return fmt.Errorf("redis %s: %w", redisAddr, err)
+			return fmt.Errorf("redis %s: %w", redactedAddr(redisAddr), err)
 		}
 		cfg.Redis = client
-		logger.Printf("tickets, messages and revocations go through Redis at %s", redisAddr)
+		logger.Printf("tickets, messages and revocations go through Redis at %s", redactedAddr(redisAddr))
 	} else {
 		logger.Printf("tickets and messages stay in memory (single node)")
 	}
@@ -129,13 +130,34 @@ func run(addr, redisAddr string, cfg config) error {
 	return nil
 }
 
+// redisClient returns a client for addr, host:port or a redis:// URL. Its
+// errors do not show the URL, which may hold a password.
 func redisClient(addr string) (redis.UniversalClient, error) {
 	if strings.Contains(addr, "://") {
 		opts, err := redis.ParseURL(addr)
 		if err != nil {
-			return nil, fmt.Errorf("-redis: %w", err)
+			// A *url.Error quotes the whole URL, password included.
+			if ue := (*url.Error)(nil); errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return nil, fmt.Errorf("-redis %s: %w", redactedAddr(addr), err)
 		}
 		return redis.NewClient(opts), nil
 	}
 	return redis.NewClient(&redis.Options{Addr: addr}), nil
+}
+
+// redactedAddr is the -redis address fit for a log line or an error: a
+// URL's password is replaced by "xxxxx", and a URL that does not parse
+// shows only its scheme.
+func redactedAddr(addr string) string {
+	scheme, _, isURL := strings.Cut(addr, "://")
+	if !isURL {
+		return addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return scheme + "://…"
+	}
+	return u.Redacted()
 }
