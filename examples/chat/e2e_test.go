@@ -407,7 +407,7 @@ func TestE2ETwoNodes(t *testing.T) {
 	// chats on.
 	logoutBody, _ := json.Marshal(map[string]string{"access_token": alice.access})
 	start := time.Now()
-	if status := e2ePostStatus(t, a.URL+"/api/logout", logoutBody, alice.cookie); status != http.StatusNoContent {
+	if status, _ := e2ePostStatus(t, a.URL+"/api/logout", logoutBody, alice.cookie); status != http.StatusNoContent {
 		t.Fatalf("logout on A: HTTP %d, want 204", status)
 	}
 	for _, c := range []struct {
@@ -429,7 +429,7 @@ func TestE2ETwoNodes(t *testing.T) {
 		t.Errorf("alice's old access token on B after logout on A: %v, want close 4401", err)
 	}
 	ticketBody, _ := json.Marshal(map[string]string{"room": "general"})
-	if status := e2ePostStatus(t, b.URL+"/api/tickets", ticketBody, alice.cookie); status != http.StatusUnauthorized {
+	if status, _ := e2ePostStatus(t, b.URL+"/api/tickets", ticketBody, alice.cookie); status != http.StatusUnauthorized {
 		t.Errorf("a ticket on B with alice's old cookie: HTTP %d, want 401", status)
 	}
 	e2eSay(ctx, t, bc, "bob on B after alice left")
@@ -492,6 +492,16 @@ type e2eResponse struct {
 // e2ePost posts a JSON body and fails t unless the answer is 200.
 func e2ePost(t *testing.T, url string, body []byte, cookie *http.Cookie) e2eResponse {
 	t.Helper()
+	status, resp := e2ePostStatus(t, url, body, cookie)
+	if status != http.StatusOK {
+		t.Fatalf("POST %s: %d %s: %s", url, status, http.StatusText(status), resp.body)
+	}
+	return resp
+}
+
+// e2ePostStatus posts a JSON body and returns the status and the answer.
+func e2ePostStatus(t *testing.T, url string, body []byte, cookie *http.Cookie) (int, e2eResponse) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eWaitTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -511,32 +521,7 @@ func e2ePost(t *testing.T, url string, body []byte, cookie *http.Cookie) e2eResp
 	if err != nil {
 		t.Fatalf("POST %s: read: %v", url, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %s: %s", url, resp.Status, b)
-	}
-	return e2eResponse{body: b, cookies: resp.Cookies()}
-}
-
-// e2ePostStatus posts a JSON body and returns the status.
-func e2ePostStatus(t *testing.T, url string, body []byte, cookie *http.Cookie) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), e2eWaitTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if cookie != nil {
-		req.AddCookie(cookie)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, e2eResponse{body: b, cookies: resp.Cookies()}
 }
 
 // e2eWS returns the ws:// URL of a strategy's endpoint for room.
