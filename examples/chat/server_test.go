@@ -666,16 +666,23 @@ func TestPage(t *testing.T) {
 	}
 }
 
-// TestRedisNodes runs two nodes on one Redis (miniredis): tickets and
-// sessions from one work on the other, and messages reach both.
-func TestRedisNodes(t *testing.T) {
+// twoRedisNodes starts two nodes on one miniredis, each with its own
+// client.
+func twoRedisNodes(t *testing.T) (a, b *node) {
+	t.Helper()
 	mr := miniredis.RunT(t)
 	newRedisNode := func() *node {
 		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		t.Cleanup(func() { client.Close() })
 		return newNode(t, config{Redis: client})
 	}
-	a, b := newRedisNode(), newRedisNode()
+	return newRedisNode(), newRedisNode()
+}
+
+// TestRedisNodes runs two nodes on one Redis (miniredis): tickets and
+// sessions from one work on the other, and messages reach both.
+func TestRedisNodes(t *testing.T) {
+	a, b := twoRedisNodes(t)
 
 	alice := a.login(t, "alice")
 	bob := a.login(t, "bob")
@@ -1094,13 +1101,7 @@ func TestEvents(t *testing.T) {
 // TestRedisLogout: a logout on node A closes alice's sockets on node B,
 // and B refuses her old token through the shared deny list (miniredis).
 func TestRedisLogout(t *testing.T) {
-	mr := miniredis.RunT(t)
-	newRedisNode := func() *node {
-		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		t.Cleanup(func() { client.Close() })
-		return newNode(t, config{Redis: client})
-	}
-	a, b := newRedisNode(), newRedisNode()
+	a, b := twoRedisNodes(t)
 	alice, bob := a.login(t, "alice"), a.login(t, "bob")
 	aliceOnB := b.mustDial(t, "jwt", alice, "general")
 	aliceOnB.joined()
