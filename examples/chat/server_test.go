@@ -311,6 +311,18 @@ func (n *node) mustDial(t *testing.T, strategy string, s session, room string) *
 	return c
 }
 
+// dialTicket connects to room on /ws/query with the ticket tk, which may
+// be refused: closeStatus then reports the refusal.
+func (n *node) dialTicket(t *testing.T, room, tk string, opts *websocket.DialOptions) *client {
+	t.Helper()
+	ws, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/"+room, tk, opts)
+	if err != nil {
+		t.Fatalf("dial query to %s: %v", room, err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	return &client{t: t, ws: ws}
+}
+
 func TestLogin(t *testing.T) {
 	n := newNode(t, config{TokenTTL: time.Minute})
 	resp, body := n.post(t, "/api/login", "", `{"username":"alice","password":"alice"}`)
@@ -480,12 +492,7 @@ func TestForbiddenRoom(t *testing.T) {
 	t.Run("ticket for another room", func(t *testing.T) {
 		alice := n.login(t, "alice")
 		tk := n.ticket(t, alice, "general")
-		c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/secret", tk, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		if code := (&client{t: t, ws: c}).closeStatus(); code != wsauth.CloseForbidden {
+		if code := n.dialTicket(t, "secret", tk, nil).closeStatus(); code != wsauth.CloseForbidden {
 			t.Errorf("close %d, want %d", code, wsauth.CloseForbidden)
 		}
 	})
@@ -502,23 +509,15 @@ func TestTicketRefused(t *testing.T) {
 	alice := n.login(t, "alice")
 	refused := func(t *testing.T, tk string, opts *websocket.DialOptions) {
 		t.Helper()
-		c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/general", tk, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		if code := (&client{t: t, ws: c}).closeStatus(); code != wsauth.CloseUnauthenticated {
+		if code := n.dialTicket(t, "general", tk, opts).closeStatus(); code != wsauth.CloseUnauthenticated {
 			t.Errorf("close %d, want %d", code, wsauth.CloseUnauthenticated)
 		}
 	}
 	t.Run("replayed", func(t *testing.T) {
 		tk := n.ticket(t, alice, "general")
-		c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		(&client{t: t, ws: c}).joined()
-		c.Close(websocket.StatusNormalClosure, "")
+		c := n.dialTicket(t, "general", tk, nil)
+		c.joined()
+		c.ws.Close(websocket.StatusNormalClosure, "")
 		refused(t, tk, nil)
 		// Nor on another strategy.
 		if _, _, err := n.ts.DialFirstMessage(testCtx(t), "/ws/first-message/general", tk, nil); websocket.CloseStatus(err) != wsauth.CloseUnauthenticated {
@@ -689,21 +688,9 @@ func TestRedisNodes(t *testing.T) {
 
 	// A ticket from A opens B, once.
 	tk := a.ticket(t, alice, "general")
-	ws, _, err := b.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceWS := ws
-	t.Cleanup(func() { aliceWS.CloseNow() })
-	aliceOnB := &client{t: t, ws: ws}
+	aliceOnB := b.dialTicket(t, "general", tk, nil)
 	aliceOnB.joined()
-	replay, _, err := a.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { replay.CloseNow() })
-	ws = replay
-	if code := (&client{t: t, ws: ws}).closeStatus(); code != wsauth.CloseUnauthenticated {
+	if code := a.dialTicket(t, "general", tk, nil).closeStatus(); code != wsauth.CloseUnauthenticated {
 		t.Errorf("ticket replayed on the other node: close %d, want %d", code, wsauth.CloseUnauthenticated)
 	}
 	// The session from A is good on B.
@@ -1047,12 +1034,7 @@ func TestEvents(t *testing.T) {
 	before := n.authCounts(t)
 
 	tk := n.ticket(t, alice, "general")
-	c, _, err := n.ts.DialQuery(testCtx(t), "/ws/query/general", tk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	(&client{t: t, ws: c}).joined()
+	n.dialTicket(t, "general", tk, nil).joined()
 	if _, code := n.dial(t, "first-message+token", carol, "secret"); code != wsauth.CloseForbidden {
 		t.Fatalf("carol in secret: close %d", code)
 	}
