@@ -62,8 +62,9 @@ func (iss *Issuer) Issue(ctx context.Context, t Ticket) (string, Ticket, error) 
 	if iss.Now != nil {
 		now = iss.Now
 	}
+	n := now() // one reading, so a defaulted ticket's TTL is exactly TTL
 	if t.IssuedAt.IsZero() {
-		t.IssuedAt = now()
+		t.IssuedAt = n
 	}
 	if t.ExpiresAt.IsZero() {
 		ttl := iss.TTL
@@ -72,7 +73,7 @@ func (iss *Issuer) Issue(ctx context.Context, t Ticket) (string, Ticket, error) 
 		}
 		t.ExpiresAt = t.IssuedAt.Add(ttl)
 	}
-	ttl := t.ExpiresAt.Sub(now())
+	ttl := t.ExpiresAt.Sub(n)
 	if ttl <= 0 {
 		return "", Ticket{}, fmt.Errorf("ticket: issue: %w", ErrExpired)
 	}
