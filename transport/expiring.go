@@ -18,7 +18,7 @@ type Expiring struct {
 // MarshalJSON encodes e as an expiring frame.
 func (e Expiring) MarshalJSON() ([]byte, error) {
 	secs := max(int64((e.In+time.Second-1)/time.Second), 0)
-	b := append([]byte(`{"type":"`+TypeExpiring+`","in":`), strconv.FormatInt(secs, 10)...)
+	b := strconv.AppendInt([]byte(`{"type":"`+TypeExpiring+`","in":`), secs, 10)
 	return append(b, '}'), nil
 }
 
