@@ -51,10 +51,9 @@ func DialSubprotocol(ctx context.Context, rawURL, cred string, app []string, opt
 		}
 	}
 	o.Subprotocols = SubprotocolOffer(cred, apps...)
-	secrets := secretForms(cred)
 	c, resp, err := websocket.Dial(ctx, rawURL, &o)
 	if err != nil {
-		return nil, resp, redact(fmt.Errorf("transport: dial with subprotocol credential: %w", err), secrets...)
+		return nil, resp, redact(fmt.Errorf("transport: dial with subprotocol credential: %w", err), secretForms(cred)...)
 	}
 	sel := c.Subprotocol()
 	if sel == "" || isCredentialEntry(sel) || !slices.Contains(o.Subprotocols[:len(o.Subprotocols)-1], sel) {
@@ -78,19 +77,18 @@ func DialFirstMessage(ctx context.Context, rawURL, token string, opts *websocket
 	if err != nil {
 		return nil, AuthOK{}, err
 	}
-	secrets := secretForms(token)
 	c, _, err := websocket.Dial(ctx, rawURL, opts)
 	if err != nil {
-		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for first-message auth: %w", err), secrets...)
+		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for first-message auth: %w", err), secretForms(token)...)
 	}
 	if err := c.Write(ctx, websocket.MessageText, frame); err != nil {
 		c.CloseNow()
-		return nil, AuthOK{}, redact(fmt.Errorf("transport: send auth frame: %w", err), secrets...)
+		return nil, AuthOK{}, redact(fmt.Errorf("transport: send auth frame: %w", err), secretForms(token)...)
 	}
 	typ, msg, err := c.Read(ctx)
 	if err != nil {
 		c.CloseNow()
-		return nil, AuthOK{}, redact(fmt.Errorf("transport: read auth reply: %w", err), secrets...)
+		return nil, AuthOK{}, redact(fmt.Errorf("transport: read auth reply: %w", err), secretForms(token)...)
 	}
 	var ok AuthOK
 	if typ != websocket.MessageText {
