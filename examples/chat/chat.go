@@ -71,7 +71,7 @@ func (s *server) chatHandler(strategy string, a wsauth.Authenticator) http.Handl
 		defer c.CloseNow()
 		p := c.Principal()
 		if j.m == nil { // cannot happen while the Authorizer joins; be safe
-			j.m = s.hub.join(r.PathValue("room"), p.Subject)
+			j.m = s.hub.join(r.PathValue("room"))
 		}
 		s.log.Printf("%s joined %s via %s", p.Subject, j.m.room, strategy)
 		s.serveChat(wsauth.NewContext(r.Context(), p), c, j.m)

@@ -21,8 +21,8 @@ type hub struct {
 
 // member is one connection in a room.
 type member struct {
-	room, user string
-	send       chan []byte
+	room string
+	send chan []byte
 
 	kickOnce sync.Once
 	kicked   chan struct{} // closed when the hub drops the member
@@ -34,10 +34,10 @@ func newHub() *hub {
 	return &hub{rooms: make(map[string]map[*member]struct{})}
 }
 
-// join adds a member for user to room. After close, the member comes back
-// already kicked.
-func (h *hub) join(room, user string) *member {
-	m := &member{room: room, user: user, send: make(chan []byte, sendQueue), kicked: make(chan struct{})}
+// join adds a member to room. After close, the member comes back already
+// kicked.
+func (h *hub) join(room string) *member {
+	m := &member{room: room, send: make(chan []byte, sendQueue), kicked: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

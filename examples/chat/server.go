@@ -243,7 +243,7 @@ func (s *server) authorize(ctx context.Context, p wsauth.Principal, r *http.Requ
 		return fmt.Errorf("%w: %s may not enter this room", wsauth.ErrForbidden, p.Subject)
 	}
 	if j, ok := ctx.Value(joinKey{}).(*joining); ok && j.m == nil {
-		j.m = s.hub.join(room, p.Subject)
+		j.m = s.hub.join(room)
 	}
 	return nil
 }

@@ -601,8 +601,8 @@ func TestTokenExpiry(t *testing.T) {
 
 func TestSlowMemberDropped(t *testing.T) {
 	h := newHub()
-	slow := h.join("general", "bob")
-	fast := h.join("general", "alice")
+	slow := h.join("general") // bob
+	fast := h.join("general") // alice
 	for i := range sendQueue + 1 {
 		h.deliver("general", []byte("x"))
 		<-fast.send // alice keeps up; bob reads nothing
