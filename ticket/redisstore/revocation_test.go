@@ -133,10 +133,16 @@ func testBus(t *testing.T, addr string) {
 			t.Errorf("%s heard %+v", name, r)
 		}
 	}
-	select {
-	case r := <-heardOther:
+	// A marker published on the other channel after alice's revocation
+	// must be the first thing that channel's subscriber hears: Redis
+	// delivers to a subscriber in publish order, so a misrouted
+	// revocation would arrive before it (a bare non-blocking receive
+	// could miss one still in flight).
+	if err := other.Publish(t.Context(), "bob", "marker"); err != nil {
+		t.Fatal(err)
+	}
+	if r := hear(t, heardOther); r != (revocation{"bob", "marker"}) {
 		t.Errorf("another channel heard %+v", r)
-	default:
 	}
 }
 
