@@ -438,6 +438,24 @@ func TestE2ETwoNodes(t *testing.T) {
 	for _, c := range []*websocket.Conn{bc, bc2} {
 		c.Close(websocket.StatusNormalClosure, "")
 	}
+
+	// Neither process logged a credential it was handed, the tickets in
+	// query strings included.
+	secrets := map[string]string{
+		"alice's access token": alice.access,
+		"alice's cookie":       alice.cookie.Value,
+		"bob's cookie":         bob.cookie.Value,
+		"the ticket from A":    ticketA,
+		"the ticket from B":    ticketB,
+	}
+	for _, n := range []*e2eChat{a, b} {
+		out := n.log.String()
+		for what, secret := range secrets {
+			if strings.Contains(out, secret) {
+				t.Errorf("chat %s logged %s:\n%s", n.name, what, out)
+			}
+		}
+	}
 }
 
 // e2eUser is a user logged in over HTTP.
