@@ -291,6 +291,18 @@ func TestDialErrorsRedactCredential(t *testing.T) {
 	_, _, err = DialFirstMessage(testCtx(t), u, secret, nil)
 	leakFree(t, err)
 
+	// A server that echoes the token in its close reason: the credential
+	// is in the lower layer's error text here, unlike for a closed port.
+	echo := firstMessageServer(t, func(c *websocket.Conn, ctl Control) bool {
+		c.Close(4401, "bad token "+ctl.Token)
+		return false
+	})
+	_, _, err = DialFirstMessage(testCtx(t), wsURL(echo), secret, nil)
+	leakFree(t, err)
+	if websocket.CloseStatus(err) != 4401 || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("close echoing the token: %v, want close 4401 with the token redacted", err)
+	}
+
 	// An HTTP rejection of the handshake.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "nope", http.StatusForbidden)
