@@ -2,8 +2,11 @@ package transport
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -315,6 +318,28 @@ func TestDialErrorsRedactCredential(t *testing.T) {
 	}
 	_, _, err = DialSubprotocol(testCtx(t), wsURL(srv), secret, nil, nil)
 	leakFree(t, err)
+
+	// A server answering with a protocol that was not offered but holds
+	// the credential entry: coder/websocket quotes it in its error.
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sum := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		offered := strings.Split(r.Header.Get("Sec-WebSocket-Protocol"), ",")
+		conn, bw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(bw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %sx\r\n\r\n",
+			base64.StdEncoding.EncodeToString(sum[:]), strings.TrimSpace(offered[len(offered)-1]))
+		bw.Flush()
+	}))
+	defer bad.Close()
+	_, _, err = DialSubprotocol(testCtx(t), wsURL(bad), secret, nil, nil)
+	leakFree(t, err)
+	if enc := b64.EncodeToString([]byte(secret)); strings.Contains(err.Error(), enc) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("unexpected protocol echoing the credential entry: %v, want it redacted", err)
+	}
 }
 
 func TestTokenConnAndRefresh(t *testing.T) {
