@@ -589,7 +589,7 @@ func TestBadFrames(t *testing.T) {
 }
 
 // TestTokenExpiry: on /ws/jwt a client that sends no fresh token is
-// closed with 4401 when its token expires, with nothing pushed after.
+// closed with 4401 when its token expires.
 func TestTokenExpiry(t *testing.T) {
 	n := newNode(t, config{TokenTTL: 2 * time.Second}) // exp is in whole seconds: 1 to 2 s away
 	c := n.mustDial(t, "jwt", n.login(t, "alice"), "general")
