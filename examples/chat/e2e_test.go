@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -598,13 +597,5 @@ func e2eCloseCode(ctx context.Context, c *websocket.Conn) websocket.StatusCode {
 func e2eCloseError(ctx context.Context, c *websocket.Conn) websocket.CloseError {
 	ctx, cancel := context.WithTimeout(ctx, e2eWaitTimeout)
 	defer cancel()
-	for {
-		if _, _, err := c.Read(ctx); err != nil {
-			var ce websocket.CloseError
-			if errors.As(err, &ce) {
-				return ce
-			}
-			return websocket.CloseError{Code: -1, Reason: err.Error()}
-		}
-	}
+	return readClose(ctx, c)
 }

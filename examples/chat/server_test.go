@@ -238,8 +238,14 @@ func (c *client) closeStatus() websocket.StatusCode {
 // and reason (code -1 if it ended without a close frame).
 func (c *client) closeError() websocket.CloseError {
 	c.t.Helper()
+	return readClose(testCtx(c.t), c.ws)
+}
+
+// readClose reads ws until it ends, or ctx does, and returns the close code
+// and reason (code -1 if it ended without a close frame).
+func readClose(ctx context.Context, ws *websocket.Conn) websocket.CloseError {
 	for {
-		if _, _, err := c.ws.Read(testCtx(c.t)); err != nil {
+		if _, _, err := ws.Read(ctx); err != nil {
 			var ce websocket.CloseError
 			if errors.As(err, &ce) {
 				return ce
