@@ -22,22 +22,17 @@ import (
 // capacity clipped so appending to it never writes into b; copy it if b is
 // reused.
 func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
-	tok, data, err := ParseEnvelopeBytes(b)
+	tok, data, err := ParseEnvelopeKnown(b, Credential{})
 	if err != nil {
 		return "", nil, err
 	}
 	return string(tok), data, nil
 }
 
-// ParseEnvelopeBytes is ParseEnvelope returning the token as a slice of b
-// (capacity clipped), for callers that can often skip the string copy.
-func ParseEnvelopeBytes(b []byte) (token []byte, data json.RawMessage, err error) {
-	return ParseEnvelopeKnown(b, Credential{})
-}
-
-// ParseEnvelopeKnown is ParseEnvelopeBytes for a frame likely to carry
-// known: a token equal to it is compared rather than checked byte by byte.
-// The result is the same as ParseEnvelopeBytes's for every input.
+// ParseEnvelopeKnown is ParseEnvelope returning the token as a slice of b
+// (capacity clipped), for a frame likely to carry known: a token equal to
+// it is compared rather than checked byte by byte. The zero Credential
+// knows no token. The result is the same whatever known is.
 func ParseEnvelopeKnown(b []byte, known Credential) (token []byte, data json.RawMessage, err error) {
 	s, err := newObjectScanner(b, "envelope")
 	if err != nil {
@@ -126,21 +121,16 @@ func skipWSBack(b []byte) int {
 // credential is ErrMalformed. payload aliases b (capacity clipped) and may
 // be empty.
 func ParseBinaryEnvelope(b []byte) (token string, payload []byte, err error) {
-	tok, payload, err := ParseBinaryEnvelopeBytes(b)
+	tok, payload, err := ParseBinaryEnvelopeKnown(b, Credential{})
 	if err != nil {
 		return "", nil, err
 	}
 	return string(tok), payload, nil
 }
 
-// ParseBinaryEnvelopeBytes is ParseBinaryEnvelope returning the token as a
-// slice of b (capacity clipped).
-func ParseBinaryEnvelopeBytes(b []byte) (token []byte, payload []byte, err error) {
-	return ParseBinaryEnvelopeKnown(b, Credential{})
-}
-
-// ParseBinaryEnvelopeKnown is ParseBinaryEnvelopeBytes for a frame likely
-// to carry known, as ParseEnvelopeKnown.
+// ParseBinaryEnvelopeKnown is ParseBinaryEnvelope returning the token as a
+// slice of b (capacity clipped), for a frame likely to carry known, as
+// ParseEnvelopeKnown.
 func ParseBinaryEnvelopeKnown(b []byte, known Credential) (token []byte, payload []byte, err error) {
 	if len(b) < 2 {
 		return nil, nil, fmt.Errorf("transport: binary envelope: shorter than its 2-byte length prefix: %w", ErrMalformed)
