@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/wsauth/wsauth/internal/wire"
 )
 
 // Control frame types. A client sends TypeAuth as its first frame and
@@ -17,11 +19,6 @@ const (
 	TypeExpiring = "expiring"
 )
 
-// MaxFrameLen is the largest control frame ParseControl reads. Servers
-// should also set it (or a little more) as the read limit of a connection
-// that has not authenticated yet.
-const MaxFrameLen = 4 << 10
-
 // Control is a control frame {"type":…,"token":…} as sent by a client.
 type Control struct {
 	Type  string // the frame type, such as TypeAuth or TypeRefresh
@@ -30,71 +27,19 @@ type Control struct {
 
 // ParseControl parses a control frame {"type":T,"token":C}.
 //
-// The frame must be at most MaxFrameLen bytes and exactly one JSON object
-// (with only whitespace around it) that encoding/json considers valid. type
-// must be a non-empty string; token a string holding a valid credential
-// written without escapes. Other members are ignored; a duplicate type or
-// token is ErrMalformed. Keys are matched exactly.
+// The frame must be exactly one JSON object (with only whitespace around
+// it) that encoding/json considers valid. type must be a non-empty string;
+// token a string holding a valid credential written without escapes. Other
+// members are ignored; a duplicate type or token is ErrMalformed. Keys are
+// matched exactly. ParseControl sets no length limit of its own: the
+// connection's read limit bounds the frame.
 //
 // A missing or empty token is ErrNoCredential, and the returned Control
 // still has Type set, so a caller can tell what kind of frame lacked it.
 // Anything else wrong is ErrMalformed.
 func ParseControl(b []byte) (Control, error) {
-	if len(b) > MaxFrameLen {
-		return Control{}, fmt.Errorf("transport: control: frame longer than %d bytes: %w", MaxFrameLen, ErrMalformed)
-	}
-	s, err := newObjectScanner(b, "control")
-	if err != nil {
-		return Control{}, err
-	}
-	var c Control
-	var tok []byte
-	haveType, haveTok := false, false
-	for {
-		key, esc, ok, err := s.key()
-		if err != nil {
-			return Control{}, err
-		}
-		if !ok {
-			break
-		}
-		switch {
-		case keyIs(key, esc, "type"):
-			if haveType {
-				return Control{}, s.errorf("duplicate type")
-			}
-			haveType = true
-			val, err := s.value()
-			if err != nil {
-				return Control{}, err
-			}
-			// val is valid JSON; Unmarshal undoes any escapes in a string
-			// and rejects anything else.
-			if val[0] != '"' || json.Unmarshal(val, &c.Type) != nil {
-				return Control{}, s.errorf("type is not a string")
-			}
-		case keyIs(key, esc, "token"):
-			if haveTok {
-				return Control{}, s.errorf("duplicate token")
-			}
-			haveTok = true
-			if tok, err = s.credential("token"); err != nil {
-				return Control{}, err
-			}
-		default:
-			if _, err := s.value(); err != nil {
-				return Control{}, err
-			}
-		}
-	}
-	if c.Type == "" {
-		return Control{}, s.errorf("missing or empty type")
-	}
-	if len(tok) == 0 {
-		return Control{Type: c.Type}, fmt.Errorf("transport: control: missing or empty token: %w", ErrNoCredential)
-	}
-	c.Token = string(tok)
-	return c, nil
+	typ, tok, err := wire.ParseControl(b)
+	return Control{Type: typ, Token: tok}, err
 }
 
 // AppendControl appends the control frame {"type":typ,"token":token} to
@@ -105,11 +50,11 @@ func AppendControl(dst []byte, typ, token string) ([]byte, error) {
 		return dst, fmt.Errorf("transport: control: empty type: %w", ErrMalformed)
 	}
 	for i := 0; i < len(typ); i++ {
-		if !credentialByte(typ[i]) {
+		if !wire.CredentialByte(typ[i]) {
 			return dst, fmt.Errorf("transport: control: type has a disallowed byte at offset %d: %w", i, ErrMalformed)
 		}
 	}
-	if err := checkCredential("control", token); err != nil {
+	if err := wire.CheckCredential("control", token); err != nil {
 		return dst, err
 	}
 	dst = append(dst, `{"type":"`...)

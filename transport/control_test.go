@@ -41,7 +41,7 @@ func TestParseControl(t *testing.T) {
 		{"duplicate type", `{"type":"auth","type":"refresh","token":"` + secret + `"}`, Control{}, ErrMalformed},
 		{"trailing garbage", `{"type":"auth","token":"` + secret + `"}]`, Control{}, ErrMalformed},
 		{"unterminated", `{"type":"auth","token":"` + secret + `"`, Control{}, ErrMalformed},
-		{"too big", `{"type":"auth","token":"` + secret + `","pad":"` + strings.Repeat("p", MaxFrameLen) + `"}`, Control{}, ErrMalformed},
+		{"large frame", `{"type":"auth","token":"` + secret + `","pad":"` + strings.Repeat("p", 16<<10) + `"}`, Control{TypeAuth, secret}, nil},
 		{"10KB token", `{"type":"auth","token":"` + secret + strings.Repeat("p", 10<<10) + `"}`, Control{}, ErrMalformed},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/wsauth/wsauth/internal/wire"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,7 +37,7 @@ func DialQuery(ctx context.Context, rawURL, ticket string, opts *websocket.DialO
 // connection and returns an error wrapping ErrProtocolNotNegotiated. The
 // selected protocol is c.Subprotocol().
 func DialSubprotocol(ctx context.Context, rawURL, cred string, app []string, opts *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {
-	if err := checkCredential("subprotocol", cred); err != nil {
+	if err := wire.CheckCredential("subprotocol", cred); err != nil {
 		return nil, nil, err
 	}
 	var o websocket.DialOptions
@@ -85,10 +86,44 @@ func DialFirstMessage(ctx context.Context, rawURL, token string, opts *websocket
 		c.CloseNow()
 		return nil, AuthOK{}, redact(fmt.Errorf("transport: send auth frame: %w", err), secretForms(token)...)
 	}
+	ok, err := readAuthOK(ctx, c, token)
+	if err != nil {
+		return nil, AuthOK{}, err
+	}
+	return c, ok, nil
+}
+
+// DialPerMessage dials rawURL for the per-message carrier: it sends data
+// (valid JSON) in a first envelope carrying token, reads the server's
+// auth_ok and returns a TokenConn whose writes carry token. Errors are as
+// DialFirstMessage's: a refusal wraps the websocket.CloseError.
+func DialPerMessage(ctx context.Context, rawURL, token string, data json.RawMessage, opts *websocket.DialOptions) (*TokenConn, AuthOK, error) {
+	if err := wire.CheckCredential("envelope", token); err != nil {
+		return nil, AuthOK{}, err
+	}
+	c, _, err := websocket.Dial(ctx, rawURL, opts)
+	if err != nil {
+		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for per-message auth: %w", err), secretForms(token)...)
+	}
+	tc := NewTokenConn(c, token)
+	if err := tc.Write(ctx, data); err != nil {
+		c.CloseNow()
+		return nil, AuthOK{}, err
+	}
+	ok, err := readAuthOK(ctx, c, token)
+	if err != nil {
+		return nil, AuthOK{}, err
+	}
+	return tc, ok, nil
+}
+
+// readAuthOK reads the server's answer to an auth frame or a first
+// envelope; anything but auth_ok closes c.
+func readAuthOK(ctx context.Context, c *websocket.Conn, token string) (AuthOK, error) {
 	typ, msg, err := c.Read(ctx)
 	if err != nil {
 		c.CloseNow()
-		return nil, AuthOK{}, redact(fmt.Errorf("transport: read auth reply: %w", err), secretForms(token)...)
+		return AuthOK{}, redact(fmt.Errorf("transport: read auth reply: %w", err), secretForms(token)...)
 	}
 	var ok AuthOK
 	if typ != websocket.MessageText {
@@ -98,9 +133,9 @@ func DialFirstMessage(ctx context.Context, rawURL, token string, opts *websocket
 	}
 	if err != nil {
 		c.Close(websocket.StatusPolicyViolation, "unexpected auth reply")
-		return nil, AuthOK{}, err
+		return AuthOK{}, err
 	}
-	return c, ok, nil
+	return ok, nil
 }
 
 // Refresh sends the control frame {"type":"refresh","token":token} on c,

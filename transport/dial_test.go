@@ -196,7 +196,7 @@ func firstMessageServer(t *testing.T, reply func(c *websocket.Conn, ctl Control)
 			return
 		}
 		defer c.CloseNow()
-		c.SetReadLimit(MaxFrameLen)
+		c.SetReadLimit(16 << 10)
 		_, b, err := c.Read(r.Context())
 		if err != nil {
 			return

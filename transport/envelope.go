@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+
+	"github.com/wsauth/wsauth/internal/wire"
 )
 
 // ParseEnvelope parses a per-message text frame {"token":T,"data":D}.
@@ -22,74 +24,21 @@ import (
 // capacity clipped so appending to it never writes into b; copy it if b is
 // reused.
 func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
-	tok, data, err := ParseEnvelopeKnown(b, Credential{})
+	tok, data, err := wire.ParseEnvelope(b, wire.Credential{})
 	if err != nil {
 		return "", nil, err
 	}
 	return string(tok), data, nil
 }
 
-// ParseEnvelopeKnown is ParseEnvelope returning the token as a slice of b
-// (capacity clipped), for a frame likely to carry known: a token equal to
-// it is compared rather than checked byte by byte. The zero Credential
-// knows no token. The result is the same whatever known is.
-func ParseEnvelopeKnown(b []byte, known Credential) (token []byte, data json.RawMessage, err error) {
-	s, err := newObjectScanner(b, "envelope")
-	if err != nil {
-		return nil, nil, err
-	}
-	s.known = known.s
-	var tok []byte
-	haveTok, haveData := false, false
-	for {
-		key, esc, ok, err := s.key()
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			break
-		}
-		switch {
-		case keyIs(key, esc, "token"):
-			if haveTok {
-				return nil, nil, s.errorf("duplicate token")
-			}
-			haveTok = true
-			if tok, err = s.credential("token"); err != nil {
-				return nil, nil, err
-			}
-		case keyIs(key, esc, "data"):
-			if haveData {
-				return nil, nil, s.errorf("duplicate data")
-			}
-			haveData = true
-			if data, err = s.value(); err != nil {
-				return nil, nil, err
-			}
-		default:
-			if _, err := s.value(); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	if len(tok) == 0 {
-		return nil, nil, fmt.Errorf("transport: envelope: missing or empty token: %w", ErrNoCredential)
-	}
-	if !haveData {
-		return nil, nil, s.errorf("missing data")
-	}
-	return tok[:len(tok):len(tok)], data, nil
-}
-
 // AppendEnvelope appends the text frame {"token":token,"data":data} to dst.
 // token must be a valid credential and data valid JSON; whitespace around
 // data is dropped, so ParseEnvelope returns data trimmed.
 func AppendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, error) {
-	if err := checkCredential("envelope", token); err != nil {
+	if err := wire.CheckCredential("envelope", token); err != nil {
 		return dst, err
 	}
-	data = data[:skipWSBack(data)]
-	data = data[skipWS(data, 0):]
+	data = trimJSONSpace(data)
 	if len(data) == 0 || !json.Valid(data) {
 		return dst, fmt.Errorf("transport: envelope: data is not valid JSON: %w", ErrMalformed)
 	}
@@ -100,17 +49,16 @@ func AppendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, err
 	return append(dst, '}'), nil
 }
 
-func skipWSBack(b []byte) int {
-	i := len(b)
-	for i > 0 {
-		switch b[i-1] {
-		case ' ', '\t', '\n', '\r':
-			i--
-		default:
-			return i
-		}
+// trimJSONSpace drops the whitespace JSON allows around a value.
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
 	}
-	return i
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // ParseBinaryEnvelope parses a per-message binary frame: a big-endian
@@ -121,41 +69,18 @@ func skipWSBack(b []byte) int {
 // credential is ErrMalformed. payload aliases b (capacity clipped) and may
 // be empty.
 func ParseBinaryEnvelope(b []byte) (token string, payload []byte, err error) {
-	tok, payload, err := ParseBinaryEnvelopeKnown(b, Credential{})
+	tok, payload, err := wire.ParseBinaryEnvelope(b, wire.Credential{})
 	if err != nil {
 		return "", nil, err
 	}
 	return string(tok), payload, nil
 }
 
-// ParseBinaryEnvelopeKnown is ParseBinaryEnvelope returning the token as a
-// slice of b (capacity clipped), for a frame likely to carry known, as
-// ParseEnvelopeKnown.
-func ParseBinaryEnvelopeKnown(b []byte, known Credential) (token []byte, payload []byte, err error) {
-	if len(b) < 2 {
-		return nil, nil, fmt.Errorf("transport: binary envelope: shorter than its 2-byte length prefix: %w", ErrMalformed)
-	}
-	n := int(binary.BigEndian.Uint16(b))
-	if n == 0 {
-		return nil, nil, fmt.Errorf("transport: binary envelope: empty token: %w", ErrNoCredential)
-	}
-	if n > len(b)-2 {
-		return nil, nil, fmt.Errorf("transport: binary envelope: token length %d exceeds frame: %w", n, ErrMalformed)
-	}
-	tok := b[2 : 2+n]
-	if string(tok) == known.s {
-		// Equal to a checked credential (known.s is never "": n > 0).
-	} else if err := checkCredential("binary envelope", tok); err != nil {
-		return nil, nil, err
-	}
-	return tok[:n:n], b[2+n : len(b) : len(b)], nil
-}
-
 // AppendBinaryEnvelope appends a binary frame carrying token and payload to
 // dst. The wire format could carry a 65535-byte token; this package stops at
 // MaxCredentialLen.
 func AppendBinaryEnvelope(dst []byte, token string, payload []byte) ([]byte, error) {
-	if err := checkCredential("binary envelope", token); err != nil {
+	if err := wire.CheckCredential("binary envelope", token); err != nil {
 		return dst, err
 	}
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(token)))

@@ -3,18 +3,20 @@ package transport
 import (
 	"errors"
 	"strings"
+
+	"github.com/wsauth/wsauth/internal/wire"
 )
 
 // ErrNoCredential reports that the carrier holds no credential: the query
 // parameter, subprotocol entry or token field is missing or empty. Servers
 // usually answer it with 401 or close code 4401.
-var ErrNoCredential = errors.New("transport: no credential")
+var ErrNoCredential = wire.ErrNoCredential
 
 // ErrMalformed reports that a credential, or the frame or header carrying
 // it, does not follow the wire format. Servers usually answer it with 400 or
 // close code 4400. Errors wrapping it describe what was wrong and where, but
 // never repeat the input.
-var ErrMalformed = errors.New("transport: malformed credential")
+var ErrMalformed = wire.ErrMalformed
 
 // ErrProtocolNotNegotiated reports that the server accepted a subprotocol
 // handshake without selecting one of the offered application protocols

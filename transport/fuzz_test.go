@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/wsauth/wsauth/internal/wire"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,7 +33,7 @@ func checkFuzzErr(t *testing.T, err error, inputs ...[]byte) {
 	msg := err.Error()
 	for _, in := range inputs {
 		for len(in) > 0 {
-			n := credSpan(in)
+			n := wire.Span(in)
 			if n >= 16 && strings.Contains(msg, string(in[:n])) {
 				t.Fatalf("error text repeats input %q: %v", in[:n], err)
 			}
@@ -55,7 +55,7 @@ func FuzzFromQuery(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if checkCredential("query", cred) != nil {
+		if wire.CheckCredential("query", cred) != nil {
 			t.Fatalf("accepted invalid credential %q", cred)
 		}
 		// Replace the ticket within the same query where it forms a URL.
@@ -101,11 +101,12 @@ func FuzzFromSubprotocol(f *testing.F) {
 			}
 		}
 		checkFuzzErr(t, err, inputs...)
-		if err != nil {
-			return
-		}
+		// Also on errors: a server echoes from offered while it refuses.
 		if slices.ContainsFunc(offered, isCredentialEntry) {
 			t.Fatalf("offered includes a credential entry: %q", offered)
+		}
+		if err != nil {
+			return
 		}
 		want := offered
 		if len(want) == 0 {
@@ -126,7 +127,7 @@ func FuzzParseControl(f *testing.F) {
 		if err == nil && !json.Valid(b) {
 			t.Fatalf("accepted invalid JSON")
 		}
-		if len(b) <= MaxFrameLen && !json.Valid(b) && !errors.Is(err, ErrMalformed) {
+		if !json.Valid(b) && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("invalid JSON gave %v", err)
 		}
 		if err != nil {
@@ -158,7 +159,6 @@ func FuzzParseEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, data, err := ParseEnvelope(b)
 		checkFuzzErr(t, err, b)
-		checkKnown(t, b, tok, ParseEnvelopeKnown)
 		valid := json.Valid(b)
 		if err == nil && !valid {
 			t.Fatalf("accepted invalid JSON")
@@ -192,7 +192,6 @@ func FuzzParseBinaryEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, payload, err := ParseBinaryEnvelope(b)
 		checkFuzzErr(t, err, b)
-		checkKnown(t, b, tok, ParseBinaryEnvelopeKnown)
 		if err != nil {
 			return
 		}
@@ -203,27 +202,4 @@ func FuzzParseBinaryEnvelope(f *testing.F) {
 			t.Fatalf("round trip = %q, %v; want %q", out, err, b)
 		}
 	})
-}
-
-// checkKnown checks that parsing b with a known credential (the token b
-// carries, a prefix of it, or an unrelated one) gives what parsing without
-// one gives.
-func checkKnown[D ~[]byte](t *testing.T, b []byte, tok string,
-	known func([]byte, Credential) ([]byte, D, error)) {
-	t.Helper()
-	tok1, data1, err1 := known(b, Credential{})
-	cands := []string{"a", "abc", "a.b.c"}
-	if tok != "" {
-		cands = append(cands, tok, tok[:len(tok)/2], tok+"x")
-	}
-	for _, c := range cands {
-		k, err := NewCredential(c)
-		if err != nil {
-			continue
-		}
-		tok2, data2, err2 := known(b, k)
-		if !bytes.Equal(tok1, tok2) || !bytes.Equal(data1, data2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
-			t.Fatalf("known %q: (%q, %q, %v), without: (%q, %q, %v)", c, tok2, data2, err2, tok1, data1, err1)
-		}
-	}
 }

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"github.com/wsauth/wsauth/internal/wire"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,7 +49,7 @@ func FromQuery(r *http.Request, name string) (string, error) {
 	case len(vs) > 1:
 		return "", fmt.Errorf("transport: query: parameter %q given %d times: %w", name, len(vs), ErrMalformed)
 	}
-	if err := checkCredential("query", vs[0]); err != nil {
+	if err := wire.CheckCredential("query", vs[0]); err != nil {
 		return "", err
 	}
 	return vs[0], nil
@@ -63,7 +64,7 @@ func WithQuery(rawURL, name, cred string) (string, error) {
 	if name == "" {
 		name = QueryParam
 	}
-	if err := checkCredential("query", cred); err != nil {
+	if err := wire.CheckCredential("query", cred); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(rawURL)

@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/base64"
 	"fmt"
+	"github.com/wsauth/wsauth/internal/wire"
 	"net/http"
 	"strings"
 )
@@ -19,7 +20,7 @@ const DefaultSubprotocol = "wsauth"
 
 // MaxSubprotocolHeaderLen bounds the total size of all Sec-WebSocket-Protocol
 // header lines FromSubprotocol reads.
-const MaxSubprotocolHeaderLen = 8 << 10
+const MaxSubprotocolHeaderLen = 16 << 10
 
 // protocolHeader is the canonical form of Sec-WebSocket-Protocol, so lookups
 // need not canonicalize on every handshake.
@@ -40,6 +41,9 @@ var b64 = base64.RawURLEncoding.Strict()
 // An entry that is not an RFC 7230 token, a credential that is not strict
 // base64url without padding or not a valid credential once decoded, and
 // header lines longer than MaxSubprotocolHeaderLen in total are ErrMalformed.
+// When the header is well-formed but the credential entry is missing, empty
+// or does not decode to a valid credential, offered is still returned, so
+// that a server can echo an application protocol while it refuses.
 func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
 	lines := h[protocolHeader]
 	total := 0
@@ -72,13 +76,13 @@ func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
 		}
 	}
 	if !found {
-		return "", nil, fmt.Errorf("transport: subprotocol: no %s entry: %w", SubprotocolPrefix, ErrNoCredential)
+		return "", offered, fmt.Errorf("transport: subprotocol: no %s entry: %w", SubprotocolPrefix, ErrNoCredential)
 	}
 	if encoded == "" {
-		return "", nil, fmt.Errorf("transport: subprotocol: empty credential entry: %w", ErrNoCredential)
+		return "", offered, fmt.Errorf("transport: subprotocol: empty credential entry: %w", ErrNoCredential)
 	}
 	if len(encoded) > b64.EncodedLen(MaxCredentialLen) {
-		return "", nil, fmt.Errorf("transport: subprotocol: credential longer than %d bytes: %w", MaxCredentialLen, ErrMalformed)
+		return "", offered, fmt.Errorf("transport: subprotocol: credential longer than %d bytes: %w", MaxCredentialLen, ErrMalformed)
 	}
 	// One buffer for the encoded input and the decoded output.
 	buf := make([]byte, len(encoded)+b64.DecodedLen(len(encoded)))
@@ -87,10 +91,10 @@ func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
 	m, err := b64.Decode(dst, src)
 	if err != nil {
 		// base64.CorruptInputError holds only an offset, but say so ourselves.
-		return "", nil, fmt.Errorf("transport: subprotocol: credential is not base64url without padding: %w", ErrMalformed)
+		return "", offered, fmt.Errorf("transport: subprotocol: credential is not base64url without padding: %w", ErrMalformed)
 	}
-	if err := checkCredential("subprotocol", dst[:m]); err != nil {
-		return "", nil, err
+	if err := wire.CheckCredential("subprotocol", dst[:m]); err != nil {
+		return "", offered, err
 	}
 	return string(dst[:m]), offered, nil
 }

@@ -29,9 +29,9 @@ func TestFromSubprotocol(t *testing.T) {
 		{"max length", []string{SubprotocolPrefix + enc([]byte(strings.Repeat("k", MaxCredentialLen)))}, strings.Repeat("k", MaxCredentialLen), nil, nil},
 
 		{"no header", nil, "", nil, ErrNoCredential},
-		{"only apps", []string{"a, b"}, "", nil, ErrNoCredential},
-		{"empty credential", []string{"a, " + SubprotocolPrefix}, "", nil, ErrNoCredential},
-		{"prefix without dot", []string{"a, wsauth.bearer" + enc([]byte(secret))}, "", nil, ErrNoCredential},
+		{"only apps", []string{"a, b"}, "", []string{"a", "b"}, ErrNoCredential},
+		{"empty credential", []string{"a, " + SubprotocolPrefix}, "", []string{"a"}, ErrNoCredential},
+		{"prefix without dot", []string{"a, wsauth.bearer" + enc([]byte(secret))}, "", []string{"a", "wsauth.bearer" + enc([]byte(secret))}, ErrNoCredential},
 		{"two credentials", []string{entry + ", " + entry}, "", nil, ErrMalformed},
 		{"two credentials two lines", []string{entry, SubprotocolPrefix + "eA"}, "", nil, ErrMalformed},
 		{"padding", []string{SubprotocolPrefix + base64.URLEncoding.EncodeToString([]byte(secret+"x"))}, "", nil, ErrMalformed},
@@ -46,8 +46,8 @@ func TestFromSubprotocol(t *testing.T) {
 		{"quoted", []string{`"a", ` + entry}, "", nil, ErrMalformed},
 		{"invalid utf8", []string{"\xff, " + entry}, "", nil, ErrMalformed},
 		{"space inside entry", []string{"a b, " + entry}, "", nil, ErrMalformed},
-		{"10KB", []string{entry + ", " + strings.Repeat("a", 10<<10)}, "", nil, ErrMalformed},
-		{"10KB over lines", append([]string{entry}, slices.Repeat([]string{strings.Repeat("a", 1<<10)}, 10)...), "", nil, ErrMalformed},
+		{"20KB", []string{entry + ", " + strings.Repeat("a", 20<<10)}, "", nil, ErrMalformed},
+		{"20KB over lines", append([]string{entry}, slices.Repeat([]string{strings.Repeat("a", 1<<10)}, 20)...), "", nil, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
