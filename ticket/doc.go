@@ -15,8 +15,26 @@
 // github.com/wsauth/wsauth/ticket/tickettest holds the conformance suite
 // every store must pass; memstore and redisstore are the two shipped stores.
 //
-// A store may also implement [Denylist], an optional capability found by
-// type assertion: IDs (such as revoked JWT IDs) refused until a time.
+// # Revocation
+//
+// A store may also implement [Revocations], an optional capability found by
+// type assertion: credential IDs (such as JWT IDs) revoked until they
+// expire, and subjects revoked as of a time ("log alice out everywhere").
+// [Revocations.Check] answers for one credential in one round trip, and
+// [Status.Refuses] decides, here rather than in each store.
+//
+// Revocation fails closed. A store that lost data (a restart without
+// persistence, a FLUSHALL, a failover to an empty replica) cannot tell which
+// revocations it lost, so it reports the moment its memory starts again
+// ([Status.Since]) and every credential issued before that moment is
+// refused: after such a loss everyone logs in again, and no logged-out user
+// gets back in. The stores' documentation says what each operation sends and
+// how to configure the backend so that this does not happen.
+//
+// A [Bus] carries revocations to the other nodes, so that each closes the
+// connections concerned. It delivers at most once; a node whose
+// subscription was interrupted is told to re-check its connections against
+// the store instead.
 //
 // Client IPs come from [http.Request.RemoteAddr] unless a [ClientIP] is
 // configured with trusted proxies; then from the one forwarding header it

@@ -100,3 +100,29 @@ func ExampleIssuer() {
 	// 200 no-store application/json
 	// 401 no-store
 }
+
+// A Status from Revocations.Check decides for a credential by its issue
+// time: here alice logged out at 12:00:00.5, and the store's memory goes
+// back to 08:00.
+func ExampleStatus_Refuses() {
+	day := time.Date(2025, 11, 24, 0, 0, 0, 0, time.UTC)
+	st := ticket.Status{
+		SubjectRevoked: day.Add(12*time.Hour + 500*time.Millisecond),
+		Since:          day.Add(8 * time.Hour),
+	}
+	for _, iat := range []time.Time{
+		day.Add(7 * time.Hour),  // before the store's memory: may have been revoked
+		day.Add(11 * time.Hour), // before the logout
+		day.Add(12 * time.Hour), // a JWT's whole-second iat in the logout's second
+		day.Add(12*time.Hour + time.Second),
+		{}, // no issue time at all
+	} {
+		fmt.Println(iat.Format(time.TimeOnly), st.Refuses(iat))
+	}
+	// Output:
+	// 07:00:00 true
+	// 11:00:00 true
+	// 12:00:00 true
+	// 12:00:01 false
+	// 00:00:00 true
+}

@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +28,8 @@ const (
 	bindAttempts = 5 // fresh ports tried when the picked one was taken
 )
 
-// Server is a redis-server process started by [Start].
+// Server is a redis-server process started by [Start], or one of those
+// of a [Cluster] or a [Sentinel].
 type Server struct {
 	// Addr is the server's address, "127.0.0.1:port". It stays the same
 	// across Stop and Restart.
@@ -39,6 +39,7 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	args []string // the command line after the binary, the same on Restart
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -56,6 +57,15 @@ type process struct {
 // if WSAUTH_REQUIRE_REDIS=1 (see the package doc).
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return launch(t, func(s *Server) ([]string, error) { return s.baseArgs(), nil })
+}
+
+// launch starts a redis-server whose command line, after the binary, args
+// builds; args is called again for each port tried, so that it may pick
+// ports of its own. launch registers the server's shutdown with t, and
+// skips or fails t like Start.
+func launch(t testing.TB, args func(s *Server) ([]string, error)) *Server {
+	t.Helper()
 	bin := lookPath(t, "redis-server")
 	if bin == "" {
 		return nil
@@ -68,6 +78,10 @@ func Start(t testing.TB) *Server {
 			return nil
 		}
 		s.port, s.Addr = port, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if s.args, err = args(s); err != nil {
+			t.Fatalf("redistest: %v", err)
+			return nil
+		}
 		err = s.start()
 		if err == nil {
 			break
@@ -92,6 +106,23 @@ func (s *Server) Stop() {
 	if s.proc != nil {
 		s.proc.kill()
 		s.proc = nil
+	}
+}
+
+// Pause freezes the server process (SIGSTOP) with its connections open,
+// as a hung machine looks to its clients and replicas; Resume (SIGCONT)
+// lets it go on. A paused server is resumed before it is shut down at the
+// end of the test. Pausing a stopped server does nothing.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server go on; see Pause.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig os.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		s.proc.cmd.Process.Signal(sig)
 	}
 }
 
@@ -163,15 +194,7 @@ func (s *Server) start() error {
 		return err
 	}
 	logStart, _ := logf.Seek(0, io.SeekEnd)
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", s.dir,
-		"--daemonize", "no",
-		"--logfile", "", // stdout, which is logf
-	)
+	cmd := exec.Command(s.bin, s.args...)
 	// An *os.File is handed to the child as is: no copying goroutine.
 	cmd.Stdout, cmd.Stderr = logf, logf
 	err = cmd.Start()
@@ -214,8 +237,25 @@ func (s *Server) start() error {
 	}
 }
 
+// baseArgs is the command line of every server: loopback only, nothing
+// on disk, logs to stdout. Replication starts at once, not after the
+// five seconds a primary waits by default for more replicas to sync.
+func (s *Server) baseArgs() []string {
+	return []string{
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", s.dir,
+		"--daemonize", "no",
+		"--logfile", "", // stdout, which is the log file
+		"--repl-diskless-sync-delay", "0",
+	}
+}
+
 // shutdown stops the server at the end of the test: SIGTERM, and SIGKILL if
-// it has not exited in time.
+// it has not exited in time. A paused server is resumed first, or it could
+// not act on SIGTERM.
 func (s *Server) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -224,6 +264,7 @@ func (s *Server) shutdown() {
 		return
 	}
 	s.proc = nil
+	p.cmd.Process.Signal(syscall.SIGCONT)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -246,41 +287,23 @@ func (p *process) kill() {
 // probe sends PING and INFO server to addr and returns the pid the server
 // reports.
 func probe(addr string) (int, error) {
-	c, err := net.DialTimeout("tcp", addr, probeTimeout)
+	c, err := dial(addr)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(probeTimeout))
-	if _, err := io.WriteString(c, "PING\r\nINFO server\r\n"); err != nil {
-		return 0, err
+	if pong, err := c.do("PING"); err != nil || pong != "PONG" {
+		return 0, fmt.Errorf("PING answered %v, %v", pong, err)
 	}
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
+	info, err := c.info("server")
 	if err != nil {
 		return 0, err
 	}
-	if line != "+PONG\r\n" {
-		return 0, fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	pid, ok := info["process_id"]
+	if !ok {
+		return 0, errors.New("INFO has no process_id")
 	}
-	line, err = r.ReadString('\n')
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
-	if !strings.HasPrefix(line, "$") || err != nil || n < 0 {
-		return 0, fmt.Errorf("INFO answered %q", strings.TrimSpace(line))
-	}
-	info := make([]byte, n)
-	if _, err := io.ReadFull(r, info); err != nil {
-		return 0, err
-	}
-	for l := range strings.Lines(string(info)) {
-		if v, ok := strings.CutPrefix(l, "process_id:"); ok {
-			return strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	return 0, errors.New("INFO has no process_id")
+	return strconv.Atoi(pid)
 }
 
 // readFrom returns the end of the file at path from offset on, for error

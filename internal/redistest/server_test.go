@@ -103,22 +103,27 @@ func (r *recorder) Fatalf(format string, args ...any) { r.failed = fmt.Sprintf(f
 
 func TestMissingServer(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	for name, start := range map[string]func(testing.TB) bool{
+		"Start":         func(t testing.TB) bool { return Start(t) != nil },
+		"StartCluster":  func(t testing.TB) bool { return StartCluster(t) != nil },
+		"StartSentinel": func(t testing.TB) bool { return StartSentinel(t) != nil },
+	} {
+		t.Setenv(RequireEnv, "")
+		r := &recorder{TB: t}
+		if start(r) || r.failed != "" {
+			t.Fatalf("%s: started, or failed %q; want a skip", name, r.failed)
+		}
+		if !strings.Contains(r.skipped, "redis-server not installed: apt-get install redis-server") {
+			t.Fatalf("%s: skip message %q", name, r.skipped)
+		}
 
-	t.Setenv(RequireEnv, "")
-	r := &recorder{TB: t}
-	if s := Start(r); s != nil || r.failed != "" {
-		t.Fatalf("Start = %v, failed %q; want a skip", s, r.failed)
-	}
-	if !strings.Contains(r.skipped, "redis-server not installed: apt-get install redis-server") {
-		t.Fatalf("skip message %q", r.skipped)
-	}
-
-	t.Setenv(RequireEnv, "1")
-	r = &recorder{TB: t}
-	if s := Start(r); s != nil || r.skipped != "" {
-		t.Fatalf("Start = %v, skipped %q; want a failure", s, r.skipped)
-	}
-	if !strings.Contains(r.failed, "redis-server not installed") || !strings.Contains(r.failed, RequireEnv) {
-		t.Fatalf("failure message %q", r.failed)
+		t.Setenv(RequireEnv, "1")
+		r = &recorder{TB: t}
+		if start(r) || r.skipped != "" {
+			t.Fatalf("%s: started, or skipped %q; want a failure", name, r.skipped)
+		}
+		if !strings.Contains(r.failed, "redis-server not installed") || !strings.Contains(r.failed, RequireEnv) {
+			t.Fatalf("%s: failure message %q", name, r.failed)
+		}
 	}
 }

@@ -15,4 +15,18 @@
 // A Store keeps the Scope slice and Metadata map of a ticket as given, without
 // copying them: do not modify them after Put. Take hands them over to its
 // caller, who may then do as it likes.
+//
+// # Revocations
+//
+// A Store is also a [ticket.Revocations], in the same process only: revoked
+// IDs until their time, and subjects for [Options.RevocationLifetime]. One
+// lock covers both, so that a Check is one consistent reading; lapsed
+// revocations are purged during revocations, at most once per
+// SweepInterval, like tickets.
+//
+// A process that restarts starts a new, empty Store, and the revocations
+// are gone. So [ticket.Status.Since] is the Store's creation, and every
+// credential issued before it, revoked or not, is refused: after a restart,
+// everyone logs in again. Where that is not acceptable, or more than one
+// process serves, use a shared store (redisstore) instead.
 package memstore

@@ -43,3 +43,40 @@ func Example() {
 	// alice true true <nil>
 	// false <nil>
 }
+
+// A Store is also the process's revocation list: alice logs out
+// everywhere, and a token is revoked by its ID.
+func Example_revocations() {
+	ctx := context.Background()
+	start := time.Date(2025, 11, 24, 12, 0, 0, 0, time.UTC)
+	now := start
+	store := memstore.New(&memstore.Options{Now: func() time.Time { return now }})
+
+	now = start.Add(30 * time.Minute)
+	if err := store.RevokeSubject(ctx, "alice", now); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := store.RevokeID(ctx, ticket.DenyKey("jti-42"), now.Add(time.Hour)); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	for _, c := range []struct {
+		jti, sub string
+		iat      time.Time
+	}{
+		{"jti-1", "alice", start.Add(10 * time.Minute)}, // before the logout
+		{"jti-2", "alice", start.Add(45 * time.Minute)}, // a new login
+		{"jti-42", "bob", start.Add(40 * time.Minute)},  // revoked by ID
+		{"jti-3", "bob", start.Add(-time.Hour)},         // before the process started
+	} {
+		st, err := store.Check(ctx, ticket.DenyKey(c.jti), c.sub)
+		fmt.Println(c.jti, c.sub, st.Refuses(c.iat), err)
+	}
+	// Output:
+	// jti-1 alice true <nil>
+	// jti-2 alice false <nil>
+	// jti-42 bob true <nil>
+	// jti-3 bob true <nil>
+}

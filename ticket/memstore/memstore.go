@@ -30,6 +30,12 @@ type Options struct {
 	// to a power of two and capped at 256. More shards mean less lock
 	// contention between goroutines. Default: 64.
 	Shards int
+
+	// RevocationLifetime is how long a subject revocation is kept after
+	// its time (see ticket.Revocations): at least the longest lifetime of
+	// any credential checked against the store. Default:
+	// ticket.DefaultRevocationLifetime, 24 hours.
+	RevocationLifetime time.Duration
 }
 
 const (
@@ -41,15 +47,17 @@ const (
 // errTTL is returned by Put for a TTL that would expire the ticket at once.
 var errTTL = errors.New("memstore: put: ttl must be positive")
 
-// Store is an in-memory [ticket.Store]. Create one with New; the zero Store
-// is not usable. A Store is safe for concurrent use.
+// Store is an in-memory [ticket.Store], and a [ticket.Revocations] of the
+// process. Create one with New; the zero Store is not usable. A Store is
+// safe for concurrent use.
 type Store struct {
 	now        func() time.Time
 	base       time.Time // times are kept as durations since base
 	sweepEvery time.Duration
 	mask       uint8
 	shards     []shard
-	deny       denylist // see denylist.go
+	lifetime   time.Duration // of a subject revocation
+	rev        revocations   // see revocations.go
 }
 
 var _ ticket.Store = (*Store)(nil)
@@ -69,6 +77,9 @@ func New(opts *Options) *Store {
 	if o.Shards <= 0 {
 		o.Shards = defaultShards
 	}
+	if o.RevocationLifetime <= 0 {
+		o.RevocationLifetime = ticket.DefaultRevocationLifetime
+	}
 	o.Shards = min(o.Shards, maxShards)
 	n := 1 << bits.Len(uint(o.Shards-1)) // next power of two
 
@@ -78,6 +89,7 @@ func New(opts *Options) *Store {
 		sweepEvery: o.SweepInterval,
 		mask:       uint8(n - 1),
 		shards:     make([]shard, n),
+		lifetime:   o.RevocationLifetime,
 	}
 	for i := range s.shards {
 		s.shards[i].m = make(map[ticket.Key]entry)

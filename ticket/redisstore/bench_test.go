@@ -73,3 +73,34 @@ func BenchmarkIssueRedeemParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCheck measures Revocations.Check of a credential with an ID and
+// a subject, as a connect or refresh runs it. The roundtrips/check metric
+// counts the commands sent; it must be 1.
+func BenchmarkCheck(b *testing.B) {
+	b.Run("redis", func(b *testing.B) {
+		benchCheck(b, redistest.Start(b).Addr)
+	})
+	b.Run("miniredis", func(b *testing.B) {
+		benchCheck(b, miniredis.RunT(b).Addr())
+	})
+}
+
+func benchCheck(b *testing.B, addr string) {
+	c := newClient(b, addr)
+	n := &counter{}
+	c.AddHook(n)
+	st := redisstore.New(c, nil)
+	k := ticket.DenyKey("jti-42")
+	if _, err := st.Check(b.Context(), k, "user-42"); err != nil { // loads the script
+		b.Fatal(err)
+	}
+	n.reset()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Check(b.Context(), k, "user-42"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n.n.Load())/float64(b.N), "roundtrips/check")
+}

@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
-	"fmt"
+	"errors"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wsauth/wsauth/ticket"
 )
 
 // DefaultChannel is the Pub/Sub channel of a Bus when BusOptions.Channel
@@ -21,18 +24,20 @@ type BusOptions struct {
 	Channel string
 }
 
-// Bus carries revocations between nodes over Redis Pub/Sub: it is a
-// wsauth.RevocationBus (RegistryOptions.Bus), though this package does not
-// import wsauth. A Bus is safe for concurrent use.
+// Bus is a [ticket.Bus] over Redis Pub/Sub. A Bus is safe for concurrent
+// use.
 //
 // Pub/Sub delivers at most once: a node disconnected from Redis when a
-// revocation is published misses it (go-redis reconnects and subscribes
-// again by itself). On Redis Cluster, PUBLISH reaches subscribers on
-// every node.
+// revocation is published misses it. go-redis reconnects and subscribes
+// again by itself, and the Bus then calls Subscribe's catchUp, for the
+// node to re-check its connections against the store. On Redis Cluster,
+// PUBLISH reaches subscribers on every node.
 type Bus struct {
 	client  redis.UniversalClient
 	channel string
 }
+
+var _ ticket.Bus = (*Bus)(nil)
 
 // NewBus returns a Bus over client configured by opts, which may be nil.
 // The Bus does not own the client.
@@ -44,36 +49,64 @@ func NewBus(client redis.UniversalClient, opts *BusOptions) *Bus {
 	return b
 }
 
-// revocation is the message on the channel: {"sub":…,"reason":…}.
-type revocation struct {
-	Subject string `json:"sub"`
+// message is a revocation on the channel, as JSON:
+//
+//	{"sub":"alice","id":"<64 hex digits>","reason":"logged out"}
+//
+// "id" is the DenyKey, never the credential ID; empty fields are omitted.
+// Nodes that know only "sub" and "reason" read it too.
+type message struct {
+	Subject string `json:"sub,omitempty"`
+	ID      string `json:"id,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 }
 
-// Publish announces that subject's connections are revoked, with one
-// PUBLISH. Errors wrap the client's.
-func (b *Bus) Publish(ctx context.Context, subject, reason string) error {
-	msg, err := json.Marshal(revocation{Subject: subject, Reason: reason})
+// errEmptyRevocation is returned by Publish for a revocation that names
+// neither a subject nor an ID.
+var errEmptyRevocation = errors.New("redisstore: publish: revocation names neither subject nor ID")
+
+// Publish announces r to every node, this one included, with one PUBLISH.
+// A revocation with neither Subject nor ID is an error; other errors wrap
+// ticket.ErrStoreUnavailable.
+func (b *Bus) Publish(ctx context.Context, r ticket.Revocation) error {
+	m := message{Subject: r.Subject, Reason: r.Reason}
+	if r.ID != (ticket.Key{}) {
+		m.ID = r.ID.String()
+	}
+	if m.Subject == "" && m.ID == "" {
+		return errEmptyRevocation
+	}
+	if err := ctx.Err(); err != nil {
+		return unavailable("publish", err)
+	}
+	msg, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("redisstore: publish: %w", err)
+		return unavailable("publish", err)
 	}
 	if err := b.client.Publish(ctx, b.channel, msg).Err(); err != nil {
-		return fmt.Errorf("redisstore: publish: %w", err)
+		return unavailable("publish", err)
 	}
 	return nil
 }
 
-// Subscribe subscribes to the channel and returns once Redis has
-// confirmed it; from then on a goroutine calls fn for each revocation,
-// one at a time, until ctx is done, when it unsubscribes and ends.
-// Messages that do not decode, or name no subject, are dropped.
-func (b *Bus) Subscribe(ctx context.Context, fn func(subject, reason string)) error {
+// Subscribe subscribes to the channel and returns once Redis has confirmed
+// it; from then on one goroutine, until ctx is done, calls deliver for each
+// revocation, and catchUp (if not nil) each time go-redis has subscribed
+// again after losing the connection. Messages that do not decode, or name
+// neither a subject nor an ID, are dropped. Errors wrap
+// ticket.ErrStoreUnavailable.
+func (b *Bus) Subscribe(ctx context.Context, deliver func(ticket.Revocation), catchUp func()) error {
+	if err := ctx.Err(); err != nil {
+		return unavailable("subscribe", err)
+	}
 	ps := b.client.Subscribe(ctx, b.channel)
 	if _, err := ps.Receive(ctx); err != nil {
 		ps.Close()
-		return fmt.Errorf("redisstore: subscribe: %w", err)
+		return unavailable("subscribe", err)
 	}
-	ch := ps.Channel()
+	// With subscriptions: the confirmation of each re-subscription
+	// tells of an interruption. The first was read above.
+	ch := ps.ChannelWithSubscriptions()
 	go func() {
 		defer ps.Close()
 		for {
@@ -84,13 +117,38 @@ func (b *Bus) Subscribe(ctx context.Context, fn func(subject, reason string)) er
 				if !ok {
 					return
 				}
-				var r revocation
-				if json.Unmarshal([]byte(m.Payload), &r) != nil || r.Subject == "" {
-					continue
+				switch m := m.(type) {
+				case *redis.Subscription:
+					if m.Kind == "subscribe" && catchUp != nil {
+						catchUp()
+					}
+				case *redis.Message:
+					if r, ok := decode(m.Payload); ok {
+						deliver(r)
+					}
 				}
-				fn(r.Subject, r.Reason)
 			}
 		}
 	}()
 	return nil
+}
+
+// decode reads a message, reporting false for one to drop.
+func decode(payload string) (ticket.Revocation, bool) {
+	var m message
+	if json.Unmarshal([]byte(payload), &m) != nil {
+		return ticket.Revocation{}, false
+	}
+	r := ticket.Revocation{Subject: m.Subject, Reason: m.Reason}
+	if m.ID != "" {
+		id, err := hex.DecodeString(m.ID)
+		if err != nil || len(id) != len(r.ID) {
+			return ticket.Revocation{}, false
+		}
+		copy(r.ID[:], id)
+	}
+	if r.Subject == "" && r.ID == (ticket.Key{}) {
+		return ticket.Revocation{}, false
+	}
+	return r, true
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/redisstore"
+	"github.com/wsauth/wsauth/ticket/tickettest"
 )
 
 func TestMain(m *testing.M) {
@@ -96,4 +97,31 @@ func sample(subject string) ticket.Ticket {
 		ExpiresAt: now.Add(time.Hour),
 		Scope:     []string{"room:general"},
 	}
+}
+
+// realHarness is the conformance harness for a real deployment, whose TTLs
+// run on real time: each store gets a client from newClient, and flush
+// empties the deployment, for a fresh store and for Wipe.
+func realHarness(newClient func(t *testing.T) redis.UniversalClient, flush func(t *testing.T)) tickettest.Harness {
+	return tickettest.Harness{
+		NewStore: func(t *testing.T, _ *tickettest.Clock) ticket.Store {
+			flush(t)
+			return redisstore.New(newClient(t), nil)
+		},
+		Wipe: func(t *testing.T, _ *tickettest.Clock, s ticket.Store) ticket.Store {
+			flush(t)
+			return s
+		},
+		RealTime: true,
+	}
+}
+
+// followClock makes m read clock: its TIME, as the revocation scripts use
+// it, and its TTLs, absolute (PXAT) and relative.
+func followClock(m *miniredis.Miniredis, clock *tickettest.Clock) {
+	m.SetTime(clock.Now())
+	clock.OnAdvance(func(d time.Duration) {
+		m.SetTime(clock.Now())
+		m.FastForward(d)
+	})
 }

@@ -129,8 +129,14 @@ func TestNoRawIDsInRedis(t *testing.T) {
 // is redeemed on the other, once; raced on both, exactly one wins.
 func TestTwoNodes(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newNode(redisstore.New(newClient(t, srv.Addr), nil))
-	b := newNode(redisstore.New(newClient(t, srv.Addr), nil))
+	testTwoNodes(t, redisstore.New(newClient(t, srv.Addr), nil), redisstore.New(newClient(t, srv.Addr), nil))
+}
+
+// testTwoNodes checks two nodes' stores of one deployment: a ticket issued
+// on one is redeemed on the other, once; raced on both, round after round,
+// exactly one wins.
+func testTwoNodes(t *testing.T, storeA, storeB ticket.Store) {
+	a, b := newNode(storeA), newNode(storeB)
 	ctx := t.Context()
 
 	id := a.issue(t)
@@ -259,6 +265,7 @@ func TestFailClosedAndRecover(t *testing.T) {
 // timeout, or the context's if the client honours it, and is used again
 // once it answers.
 func TestTimeoutFailsClosed(t *testing.T) {
+	t.Parallel() // mostly waits out the pause
 	srv := redistest.Start(t)
 	admin := newClient(t, srv.Addr)
 	client := shortClient(srv.Addr)

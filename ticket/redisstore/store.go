@@ -21,15 +21,37 @@ type Options struct {
 	// other data in the same database, or the tickets of several
 	// applications apart from each other. Default: DefaultPrefix,
 	// "wsauth:ticket:". On Redis Cluster it must not contain a hash tag
-	// ("{…}"); see the package doc.
+	// ("{…}"); see the package doc. Revocations live under
+	// Prefix + "{revocations}:".
 	Prefix string
+
+	// RevocationLifetime is how long a subject revocation is kept after
+	// its time (see ticket.Revocations): at least the longest lifetime of
+	// any credential checked against the store. Default:
+	// ticket.DefaultRevocationLifetime, 24 hours.
+	RevocationLifetime time.Duration
+
+	// ReplicaTimeout bounds how long a revocation waits for a replica to
+	// confirm it (WAIT 1), when the primary has replicas online. A revocation
+	// that none confirms in time fails with ticket.ErrStoreUnavailable,
+	// though it is in force on the primary: retry it. Negative: never
+	// wait, and a failover may lose the latest revocations. Default: one
+	// second; a healthy replica confirms within milliseconds.
+	ReplicaTimeout time.Duration
 }
 
-// Store is a [ticket.Store] in Redis. Create one with New; the zero Store is
-// not usable. A Store is safe for concurrent use, as its client is.
+const defaultReplicaTimeout = time.Second
+
+// Store is a [ticket.Store] in Redis, and a [ticket.Revocations]. Create
+// one with New; the zero Store is not usable. A Store is safe for
+// concurrent use, as its client is.
 type Store struct {
 	client redis.UniversalClient
 	prefix string
+	rev    revocationKeys // see revocations.go
+
+	lifetime       time.Duration
+	replicaTimeout time.Duration // negative: no WAIT
 }
 
 var _ ticket.Store = (*Store)(nil)
@@ -45,7 +67,19 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
-	return &Store{client: client, prefix: o.Prefix}
+	if o.RevocationLifetime <= 0 {
+		o.RevocationLifetime = ticket.DefaultRevocationLifetime
+	}
+	if o.ReplicaTimeout == 0 {
+		o.ReplicaTimeout = defaultReplicaTimeout
+	}
+	return &Store{
+		client:         client,
+		prefix:         o.Prefix,
+		rev:            newRevocationKeys(o.Prefix),
+		lifetime:       o.RevocationLifetime,
+		replicaTimeout: o.ReplicaTimeout,
+	}
 }
 
 // errTTL is returned by Put for a TTL that Redis cannot hold (PX counts

@@ -42,3 +42,20 @@ func ExampleClock() {
 	// moved 30s
 	// 08:00:30
 }
+
+// A store with the ticket.Revocations capability runs that suite too, with
+// a Wipe that makes it lose its data: for a memstore, a new one, as a
+// process restart gives.
+func ExampleTestRevocations() {
+	// func TestRevocationsConformance(t *testing.T) {
+	var t *testing.T
+	tickettest.TestRevocations(t, tickettest.Harness{
+		NewStore: func(t *testing.T, clock *tickettest.Clock) ticket.Store {
+			return memstore.New(&memstore.Options{Now: clock.Now})
+		},
+		Wipe: func(t *testing.T, clock *tickettest.Clock, _ ticket.Store) ticket.Store {
+			return memstore.New(&memstore.Options{Now: clock.Now})
+		},
+	})
+	// }
+}

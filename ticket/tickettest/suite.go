@@ -15,7 +15,8 @@ import (
 	"github.com/wsauth/wsauth/ticket"
 )
 
-// Harness describes the store under test for [TestStore].
+// Harness describes the store under test for [TestStore] and
+// [TestRevocations].
 type Harness struct {
 	// NewStore returns a new, empty store for one subtest. Unless
 	// RealTime is set, the store must take its time from clock, for
@@ -28,8 +29,25 @@ type Harness struct {
 	// RealTime says the store's TTLs run on real time and cannot follow
 	// clock, as with a real redis-server. The TTL subtest then puts
 	// tickets with a TTL of RealTimeTTL and polls until they are gone,
-	// instead of advancing the clock.
+	// instead of advancing the clock; TestRevocations likewise revokes
+	// for RealTimeTTL where it watches a revocation lapse.
 	RealTime bool
+
+	// Wipe makes s, a store NewStore returned for clock, lose everything
+	// it holds, as a restart of its backend without persistence, a
+	// FLUSHALL or a failover to an empty replica would, and returns the
+	// store to use from then on: s itself if it lives on (a redisstore
+	// over a flushed server), or a new store if the loss replaces it (a
+	// memstore, which a process restart replaces). It may be called while
+	// other goroutines Check s. TestRevocations needs it for its Wipe and
+	// AtomicCheck subtests, which it skips without; TestStore does not
+	// use it.
+	Wipe func(t *testing.T, clock *Clock, s ticket.Store) ticket.Store
+
+	// RevocationLifetime is the revocation lifetime of the stores
+	// NewStore returns (see ticket.Revocations.RevokeSubject). Zero means
+	// ticket.DefaultRevocationLifetime, the shipped stores' default.
+	RevocationLifetime time.Duration
 }
 
 // RealTimeTTL is the TTL the TTL subtest uses under [Harness.RealTime]:

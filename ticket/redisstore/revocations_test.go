@@ -1,0 +1,340 @@
+package redisstore_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsauth/wsauth/internal/redistest"
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/ticket/redisstore"
+	"github.com/wsauth/wsauth/ticket/tickettest"
+)
+
+// Against miniredis, whose clock follows the fake one; a wipe is its
+// FLUSHALL.
+func TestRevocationsMiniredis(t *testing.T) {
+	var m *miniredis.Miniredis // of the current subtest: they run one at a time
+	tickettest.TestRevocations(t, tickettest.Harness{
+		NewStore: func(t *testing.T, clock *tickettest.Clock) ticket.Store {
+			m = miniredis.RunT(t)
+			followClock(m, clock)
+			return redisstore.New(newClient(t, m.Addr()), nil)
+		},
+		Wipe: func(t *testing.T, _ *tickettest.Clock, s ticket.Store) ticket.Store {
+			m.FlushAll()
+			return s
+		},
+	})
+}
+
+// Against a real redis-server, emptied by FLUSHALL for each subtest and
+// for each wipe.
+func TestRevocationsRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := newClient(t, srv.Addr)
+	tickettest.TestRevocations(t, realHarness(
+		func(t *testing.T) redis.UniversalClient { return newClient(t, srv.Addr) },
+		func(t *testing.T) {
+			if err := admin.FlushAll(t.Context()).Err(); err != nil {
+				t.Fatalf("FLUSHALL: %v", err)
+			}
+		},
+	))
+}
+
+// The revocation keys: the prefix, one hash tag, and hashes only.
+var revocationKeyPattern = regexp.MustCompile(`^wsauth:ticket:\{revocations\}:(since|id:[0-9a-f]{64}|sub:[0-9a-f]{64})$`)
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// Each operation is one script (EVALSHA; EVAL the first time a server
+// sees it), on keys that hold only hashes; without replicas, no WAIT.
+func TestRevocationCommands(t *testing.T) {
+	backends(t, func(t *testing.T, st *redisstore.Store, c *redis.Client, n *counter) {
+		ctx := t.Context()
+		const jti, subject = "jti-secret", "alice@example.com"
+		k := ticket.DenyKey(jti)
+		tag := redisstore.DefaultPrefix + "{revocations}:"
+		marker, idKey, subKey := tag+"since", tag+"id:"+k.String(), tag+"sub:"+sha256Hex(subject)
+		var sent [][]any // every command of the store's
+		wantCommands := func(t *testing.T, n *counter, op string, want ...string) [][]any {
+			t.Helper()
+			cmds := wantCommands(t, n, op, want...)
+			sent = append(sent, cmds...)
+			return cmds
+		}
+
+		before := time.Now()
+		if _, err := st.Check(ctx, k, subject); err != nil {
+			t.Fatal(err)
+		}
+		wantCommands(t, n, "the first Check", "evalsha", "eval")
+		st0, err := st.Check(ctx, k, subject)
+		if err != nil || st0.Denied || !st0.SubjectRevoked.IsZero() {
+			t.Fatalf("Check = %+v, %v", st0, err)
+		}
+		cmds := wantCommands(t, n, "Check", "evalsha")
+		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{3, marker, subKey, idKey, "1", "1"}); got != want {
+			t.Fatalf("Check sent EVALSHA … %s, want %s", got, want)
+		}
+		// The marker is the time of the first Check, in Unix ms, and
+		// does not expire.
+		v, err := c.Get(ctx, marker).Result()
+		if err != nil {
+			t.Fatalf("GET marker: %v", err)
+		}
+		ms, _ := strconv.ParseInt(v, 10, 64)
+		if since := time.UnixMilli(ms); !since.Equal(st0.Since) || since.Before(before.Truncate(time.Millisecond)) || since.After(time.Now().Add(time.Millisecond)) {
+			t.Fatalf("marker %q, Since %v; want the time of the first Check", v, st0.Since)
+		}
+		if ttl := c.PTTL(ctx, marker).Val(); ttl != -1 {
+			t.Fatalf("marker PTTL %v, want none", ttl)
+		}
+
+		n.reset() // of the inspection above
+		// A microsecond past a whole millisecond: RevokeID rounds it up.
+		until := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(time.Microsecond)
+		for i, want := range [][]string{{"evalsha", "eval"}, {"evalsha"}} {
+			if err := st.RevokeID(ctx, k, until); err != nil {
+				t.Fatal(err)
+			}
+			cmds = wantCommands(t, n, fmt.Sprint("RevokeID #", i+1), want...)
+		}
+		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{2, marker, idKey, until.UnixMilli() + 1}); got != want {
+			t.Fatalf("RevokeID sent EVALSHA … %s, want %s", got, want)
+		}
+		if ttl := c.PTTL(ctx, idKey).Val(); ttl <= 59*time.Minute || ttl > time.Hour+time.Millisecond {
+			t.Fatalf("ID PTTL %v, want about an hour", ttl)
+		}
+
+		n.reset()
+		at := time.Now().Truncate(time.Millisecond)
+		for i, want := range [][]string{{"evalsha", "eval"}, {"evalsha"}} {
+			if err := st.RevokeSubject(ctx, subject, at); err != nil {
+				t.Fatal(err)
+			}
+			cmds = wantCommands(t, n, fmt.Sprint("RevokeSubject #", i+1), want...)
+		}
+		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{2, marker, subKey, at.UnixMilli(), at.Add(24 * time.Hour).UnixMilli()}); got != want {
+			t.Fatalf("RevokeSubject sent EVALSHA … %s, want %s", got, want)
+		}
+		if v := c.Get(ctx, subKey).Val(); v != strconv.FormatInt(at.UnixMilli(), 10) {
+			t.Fatalf("subject record %q, want %d", v, at.UnixMilli())
+		}
+		if ttl := c.PTTL(ctx, subKey).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
+			t.Fatalf("subject PTTL %v, want about 24h", ttl)
+		}
+
+		n.reset()
+		st1, err := st.Check(ctx, k, subject)
+		if err != nil || !st1.Denied || !st1.SubjectRevoked.Equal(at) || !st1.Since.Equal(st0.Since) {
+			t.Fatalf("Check after revoking = %+v, %v", st1, err)
+		}
+		n.reset()
+
+		// A credential with neither ID nor subject reads neither key.
+		if _, err := st.Check(ctx, ticket.Key{}, ""); err != nil {
+			t.Fatal(err)
+		}
+		cmds = wantCommands(t, n, "Check of nothing", "evalsha")
+		if got := fmt.Sprint(cmds[0][len(cmds[0])-2:]); got != "[0 0]" {
+			t.Fatalf("Check of nothing asked for %s, want [0 0]", got)
+		}
+
+		keys, err := c.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(keys)
+		if want := []string{idKey, marker, subKey}; !slices.Equal(keys, want) {
+			t.Fatalf("keys %q, want %q", keys, want)
+		}
+		for _, key := range keys {
+			if !revocationKeyPattern.MatchString(key) {
+				t.Errorf("key %q does not match %v", key, revocationKeyPattern)
+			}
+		}
+		if len(sent) != 10 {
+			t.Fatalf("%d commands recorded, want 10", len(sent))
+		}
+		for _, args := range sent {
+			if s := fmt.Sprint(args); strings.Contains(s, jti) || strings.Contains(s, subject) {
+				t.Errorf("a command carries the raw ID or subject: %s", s)
+			}
+		}
+	})
+}
+
+// Options.Prefix moves the revocation keys, RevocationLifetime their TTL;
+// New does not change the options it is given.
+func TestRevocationOptions(t *testing.T) {
+	m := miniredis.RunT(t)
+	opts := &redisstore.Options{Prefix: "app2:", RevocationLifetime: time.Hour}
+	st := redisstore.New(newClient(t, m.Addr()), opts)
+	if err := st.RevokeSubject(t.Context(), "alice", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if *opts != (redisstore.Options{Prefix: "app2:", RevocationLifetime: time.Hour}) {
+		t.Fatalf("New changed its options to %+v", *opts)
+	}
+	subKey := "app2:{revocations}:sub:" + sha256Hex("alice")
+	keys := m.Keys()
+	slices.Sort(keys)
+	if want := []string{"app2:{revocations}:since", subKey}; !slices.Equal(keys, want) {
+		t.Fatalf("keys %q, want %q", keys, want)
+	}
+	if ttl := m.TTL(subKey); ttl <= 59*time.Minute || ttl > time.Hour {
+		t.Fatalf("subject TTL %v, want about an hour", ttl)
+	}
+}
+
+// With Redis down, every operation fails closed, and no error carries the
+// subject.
+func TestRevocationsUnavailable(t *testing.T) {
+	m := miniredis.RunT(t)
+	c := shortClient(m.Addr())
+	t.Cleanup(func() { c.Close() })
+	s := redisstore.New(c, nil)
+	m.Close()
+	k := ticket.DenyKey("jti")
+	_, checkErr := s.Check(t.Context(), k, "alice@example.com")
+	for op, err := range map[string]error{
+		"RevokeID":      s.RevokeID(t.Context(), k, time.Now().Add(time.Hour)),
+		"RevokeSubject": s.RevokeSubject(t.Context(), "alice@example.com", time.Now()),
+		"Check":         checkErr,
+	} {
+		if !errors.Is(err, ticket.ErrStoreUnavailable) {
+			t.Errorf("%s with Redis down: err = %v, want ErrStoreUnavailable", op, err)
+		} else if strings.Contains(err.Error(), "alice") {
+			t.Errorf("%s: error %q carries the subject", op, err)
+		}
+	}
+}
+
+// A marker or subject record that is not a time fails closed.
+func TestCorruptRevocations(t *testing.T) {
+	st, m, _ := newMini(t)
+	marker := redisstore.DefaultPrefix + "{revocations}:since"
+	subKey := redisstore.DefaultPrefix + "{revocations}:sub:" + sha256Hex("alice")
+	m.Set(marker, "not a time")
+	_, checkErr := st.Check(t.Context(), ticket.Key{}, "alice")
+	for op, err := range map[string]error{
+		"Check":         checkErr,
+		"RevokeID":      st.RevokeID(t.Context(), ticket.DenyKey("jti"), time.Now().Add(time.Hour)),
+		"RevokeSubject": st.RevokeSubject(t.Context(), "alice", time.Now()),
+	} {
+		if !errors.Is(err, ticket.ErrStoreUnavailable) {
+			t.Errorf("%s with a corrupt marker: err = %v, want ErrStoreUnavailable", op, err)
+		}
+	}
+	m.Set(marker, strconv.FormatInt(time.Now().UnixMilli(), 10))
+	m.Set(subKey, "not a time")
+	if st, err := st.Check(t.Context(), ticket.Key{}, "alice"); !errors.Is(err, ticket.ErrStoreUnavailable) {
+		t.Errorf("Check with a corrupt subject record = %+v, %v; want ErrStoreUnavailable", st, err)
+	}
+}
+
+// A ticket issued before the marker exists (the first use of an empty
+// Redis, or the first use after a loss) is refused: the documented brief
+// over-refusal. One issued after it is accepted.
+func TestTicketBeforeMarker(t *testing.T) {
+	st, _, _ := newMini(t)
+	iss := &ticket.Issuer{Store: st}
+	_, early, err := iss.Issue(t.Context(), ticket.Ticket{Subject: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := st.Check(t.Context(), ticket.Key{}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !status.Refuses(early.IssuedAt) {
+		t.Fatalf("a ticket issued at %v, before the list started at %v, is accepted", early.IssuedAt, status.Since)
+	}
+	for !time.Now().After(status.Since) {
+		time.Sleep(time.Millisecond) // the marker is rounded up: let it pass
+	}
+	_, late, err := iss.Issue(t.Context(), ticket.Ticket{Subject: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := st.Check(t.Context(), ticket.Key{}, "alice"); err != nil || status.Refuses(late.IssuedAt) {
+		t.Fatalf("a ticket issued after the list started is refused: %+v, %v", status, err)
+	}
+}
+
+// kill -9 of a Redis without persistence loses the revocations; the
+// restarted server has no marker, so Since moves past the kill and every
+// credential issued before it, revoked or not, is refused.
+func TestRevocationsSurviveKill(t *testing.T) {
+	srv := redistest.Start(t)
+	client := shortClient(srv.Addr)
+	defer client.Close()
+	st := redisstore.New(client, nil)
+	ctx := t.Context()
+
+	if _, err := st.Check(ctx, ticket.Key{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Now()
+	k := ticket.DenyKey("jti-revoked")
+	if err := st.RevokeID(ctx, k, issued.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeSubject(ctx, "alice", issued); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := st.Check(ctx, k, "alice"); err != nil || !s.Denied || !s.Refuses(issued) {
+		t.Fatalf("Check before the kill = %+v, %v", s, err)
+	}
+
+	killed := time.Now()
+	srv.Stop() // SIGKILL
+	if _, err := st.Check(ctx, k, "alice"); !errors.Is(err, ticket.ErrStoreUnavailable) {
+		t.Fatalf("Check with Redis killed: err = %v, want ErrStoreUnavailable", err)
+	}
+	srv.Restart()
+
+	// go-redis dials again about a second after failed dials: poll.
+	var s ticket.Status
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if s, err = st.Check(ctx, k, "alice"); err == nil {
+			break
+		}
+		if !errors.Is(err, ticket.ErrStoreUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("Check after the restart: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the reconnect, not synchronising
+	}
+	if s.Denied || !s.SubjectRevoked.IsZero() {
+		t.Fatalf("Check after the restart = %+v: the revocations should be gone", s)
+	}
+	if s.Since.Before(killed) {
+		t.Fatalf("Since = %v after a kill at %v: the loss went unnoticed", s.Since, killed)
+	}
+	if !s.Refuses(issued) {
+		t.Fatalf("the revoked credential issued before the kill is accepted: %+v", s)
+	}
+	for !time.Now().After(s.Since) {
+		time.Sleep(time.Millisecond) // the marker is rounded up: let it pass
+	}
+	if s, err := st.Check(ctx, ticket.DenyKey("jti-new"), "alice"); err != nil || s.Refuses(time.Now()) {
+		t.Fatalf("a credential issued after the restart is refused: %+v, %v", s, err)
+	}
+}
