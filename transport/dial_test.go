@@ -293,6 +293,10 @@ func TestDialErrorsRedactCredential(t *testing.T) {
 	leakFree(t, err)
 	_, _, err = DialFirstMessage(testCtx(t), u, secret, nil)
 	leakFree(t, err)
+	_, _, err = DialHeader(testCtx(t), u, secret, nil)
+	leakFree(t, err)
+	_, _, err = DialPerMessage(testCtx(t), u, secret, []byte(`1`), nil)
+	leakFree(t, err)
 
 	// A server that echoes the token in its close reason: the credential
 	// is in the lower layer's error text here, unlike for a closed port.
@@ -317,6 +321,8 @@ func TestDialErrorsRedactCredential(t *testing.T) {
 		t.Errorf("response = %v, want 403", resp)
 	}
 	_, _, err = DialSubprotocol(testCtx(t), wsURL(srv), secret, nil, nil)
+	leakFree(t, err)
+	_, _, err = DialHeader(testCtx(t), wsURL(srv), secret, nil)
 	leakFree(t, err)
 
 	// A server answering with a protocol that was not offered but holds
@@ -439,5 +445,37 @@ func TestTokenConnAndRefresh(t *testing.T) {
 	c.Close(websocket.StatusNormalClosure, "")
 	if _, ok := <-frames; ok {
 		t.Error("server got an unexpected frame")
+	}
+}
+
+func TestDialHeader(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cred, err := FromAuthorization(r.Header)
+		if err != nil {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		got <- cred + " " + r.Header.Get("X-App")
+		c, err := websocket.Accept(w, r, nil)
+		if err == nil {
+			c.CloseNow()
+		}
+	}))
+	defer srv.Close()
+	opts := &websocket.DialOptions{HTTPHeader: http.Header{"X-App": {"v1"}, "Authorization": {"Basic x"}}}
+	c, _, err := DialHeader(testCtx(t), wsURL(srv), jwt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CloseNow()
+	if g := <-got; g != jwt+" v1" {
+		t.Fatalf("server read %q", g)
+	}
+	if opts.HTTPHeader.Get("Authorization") != "Basic x" {
+		t.Fatal("DialHeader changed the caller's options")
+	}
+	if _, _, err := DialHeader(testCtx(t), wsURL(srv), "bad token", nil); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("bad token: %v", err)
 	}
 }

@@ -203,3 +203,31 @@ func FuzzParseBinaryEnvelope(f *testing.F) {
 		}
 	})
 }
+
+func FuzzFromAuthorization(f *testing.F) {
+	f.Fuzz(func(t *testing.T, line string) {
+		cred, err := FromAuthorization(http.Header{"Authorization": {line}})
+		checkFuzzErr(t, err, []byte(line))
+		if err != nil {
+			return
+		}
+		if line != "Bearer "+cred && !strings.EqualFold(line[:7], "Bearer ") {
+			t.Fatalf("accepted %q as %q", line, cred)
+		}
+		if wire.CheckCredential("header", cred) != nil {
+			t.Fatalf("accepted an invalid credential %q", cred)
+		}
+	})
+}
+
+func FuzzFromCookie(f *testing.F) {
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest("GET", "/ws", nil)
+		r.Header.Set("Cookie", header)
+		cred, err := FromCookie(r, "session")
+		checkFuzzErr(t, err, []byte(header))
+		if err == nil && wire.CheckCredential("cookie", cred) != nil {
+			t.Fatalf("accepted an invalid credential %q", cred)
+		}
+	})
+}

@@ -57,6 +57,20 @@ func TestErrorsNeverContainCredential(t *testing.T) {
 			}
 		}
 	})
+	t.Run("FromAuthorization", func(t *testing.T) {
+		for _, in := range mutations("Bearer " + secret) {
+			_, err := FromAuthorization(http.Header{"Authorization": {in}})
+			check(t, in, err)
+		}
+	})
+	t.Run("FromCookie", func(t *testing.T) {
+		for _, in := range mutations("theme=dark; session=" + secret) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", in)
+			_, err := FromCookie(r, "session")
+			check(t, in, err)
+		}
+	})
 	t.Run("ParseControl", func(t *testing.T) {
 		for _, in := range mutations(`{"type":"auth","token":"` + secret + `"}`) {
 			_, err := ParseControl([]byte(in))
