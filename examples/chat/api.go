@@ -83,12 +83,13 @@ func (s *server) writeAccessToken(w http.ResponseWriter, sess sessionToken) {
 // logoutReason is the close reason of the connections a logout ends.
 const logoutReason = "logged out"
 
-// logout ends the session of the cookie: it clears the cookie, denies the
-// session's jti until it expires (which refuses the cookie, and every
-// access token minted for it, on every node sharing the store), denies the
-// jti of the access token in the optional body {"access_token":…}, and
-// closes every WebSocket of the user, on every node, with 4401 "logged
-// out". Without a valid session it only clears the cookie.
+// logout ends the session of the cookie: it clears the cookie and revokes
+// the session's ID (wsauth.Registry.RevokeToken), which every credential
+// of the session carries as "sid" (access tokens) or metadata (tickets):
+// from then on the cookie, the session's access tokens and its unredeemed
+// tickets are refused on every node sharing the store, and the session's
+// WebSockets, on every node, are closed with 4401. The user's other
+// sessions go on. Without a valid session it only clears the cookie.
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
@@ -108,40 +109,22 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent) // nothing to end
 		return
 	}
-	var req struct {
-		AccessToken string `json:"access_token"`
-	}
-	if r.ContentLength != 0 {
-		decodeJSON(w, r, &req) // optional: a body that does not decode revokes no token
-	}
-	ctx := r.Context()
-	if err := s.reg.RevokeToken(ctx, sess.id, sess.exp); err != nil {
+	// The page may send its access token along; the session's ID covers
+	// it, so the body is not needed.
+	if err := s.reg.RevokeToken(r.Context(), sess.id, sess.exp, logoutReason); err != nil {
+		// The connections here are closed regardless; the page may try
+		// again.
 		s.log.Printf("logout %s: %v", sess.user, err)
 		writeError(w, http.StatusServiceUnavailable, "logout unavailable, try again")
 		return
-	}
-	if req.AccessToken != "" {
-		// Only a token of the same user: a logout cannot revoke others'.
-		if p, err := s.tokens.access.Verify(ctx, req.AccessToken, wsauth.Peer{}); err == nil && p.Subject == sess.user {
-			if jti, _ := p.Claims["jti"].(string); jti != "" {
-				if err := s.reg.RevokeToken(ctx, jti, p.ExpiresAt); err != nil {
-					s.log.Printf("logout %s: access token: %v", sess.user, err)
-				}
-			}
-		}
-	}
-	// The connections here are closed even if the other nodes cannot be
-	// told; they refuse the session's tokens through the deny list anyway.
-	if err := s.reg.Revoke(ctx, sess.user, logoutReason); err != nil {
-		s.log.Printf("logout %s: %v", sess.user, err)
 	}
 	s.log.Printf("%s logged out", sess.user)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // sessionOf returns the session of r's cookie, if it is valid and has
-// not logged out. Errors wrap wsauth.ErrUnavailable when the deny list
-// cannot be consulted.
+// not been revoked. Errors wrap wsauth.ErrUnavailable when the store's
+// revocations cannot be consulted.
 func (s *server) sessionOf(r *http.Request) (sessionToken, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -151,24 +134,14 @@ func (s *server) sessionOf(r *http.Request) (sessionToken, error) {
 	if err != nil {
 		return sessionToken{}, err
 	}
-	if err := s.checkNotDenied(r.Context(), sess.id); err != nil {
-		return sessionToken{}, err
-	}
-	return sess, nil
-}
-
-// checkNotDenied refuses a token ID on the deny list with
-// wsauth.ErrRevoked, and wsauth.ErrUnavailable if the list cannot be
-// consulted.
-func (s *server) checkNotDenied(ctx context.Context, id string) error {
-	denied, err := s.deny.Denied(ctx, ticket.DenyKey(id))
+	st, err := s.revs.Check(r.Context(), ticket.DenyKey(sess.id), sess.user)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: deny list: %w", wsauth.ErrUnavailable, err)
-	case denied:
-		return fmt.Errorf("%w: logged out", wsauth.ErrRevoked)
+		return sessionToken{}, fmt.Errorf("%w: revocations: %w", wsauth.ErrUnavailable, err)
+	case st.Refuses(sess.iat):
+		return sessionToken{}, fmt.Errorf("%w: logged out", wsauth.ErrRevoked)
 	}
-	return nil
+	return sess, nil
 }
 
 // writeSessionError answers a request whose session does not check out:
@@ -216,8 +189,9 @@ func (s *server) identify(r *http.Request) (ticket.Ticket, error) {
 	}
 	// Room membership is not checked here but by the WebSocket endpoints'
 	// Authorizer, the one place that decides it for every strategy: a
-	// ticket for a room the user may not enter opens nothing (4403).
-	return ticket.Ticket{Subject: sess.user, Scope: []string{req.Room}}, nil
+	// ticket for a room the user may not enter opens nothing (4403). The
+	// session's ID goes with the ticket, so that a logout revokes it.
+	return ticket.Ticket{Subject: sess.user, Scope: []string{req.Room}, Metadata: map[string]string{"sid": sess.id}}, nil
 }
 
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -44,7 +43,17 @@ type joining struct{ m *member }
 type joinKey struct{}
 
 // chatHandler serves one strategy's endpoint.
-func (s *server) chatHandler(strategy string, a wsauth.Authenticator) http.Handler {
+func (s *server) chatHandler(strategy string, a *wsauth.Authenticator) http.Handler {
+	ws := wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+		j := ctx.Value(joinKey{}).(*joining)
+		if j.m == nil { // cannot happen while the Authorizer joins; be safe
+			j.m = s.hub.join(c.Request().PathValue("room"))
+		}
+		p := c.Principal()
+		s.log.Printf("%s joined %s via %s", p.Subject, j.m.room, strategy)
+		s.serveChat(ctx, c, j.m)
+		s.log.Printf("%s left %s", p.Subject, j.m.room)
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.track() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -52,30 +61,13 @@ func (s *server) chatHandler(strategy string, a wsauth.Authenticator) http.Handl
 		}
 		defer s.handlers.Done()
 		j := new(joining)
-		r = r.WithContext(context.WithValue(r.Context(), joinKey{}, j))
 		defer func() {
 			if j.m != nil {
 				s.hub.leave(j.m)
 			}
 		}()
-		c, err := a.Accept(w, r)
-		if err != nil {
-			// Refusals are logged by the wsauth events (SlogEvents); log
-			// anything else. Log r.URL.Path, never the URL: its query may
-			// hold a ticket.
-			if e := (*wsauth.Error)(nil); !errors.As(err, &e) {
-				s.log.Printf("%s %s: %v", strategy, r.URL.Path, err)
-			}
-			return
-		}
-		defer c.CloseNow()
-		p := c.Principal()
-		if j.m == nil { // cannot happen while the Authorizer joins; be safe
-			j.m = s.hub.join(r.PathValue("room"))
-		}
-		s.log.Printf("%s joined %s via %s", p.Subject, j.m.room, strategy)
-		s.serveChat(wsauth.NewContext(r.Context(), p), c, j.m)
-		s.log.Printf("%s left %s", p.Subject, j.m.room)
+		// Refusals are logged by the wsauth events (SlogEvents).
+		ws.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), joinKey{}, j)))
 	})
 }
 
@@ -93,6 +85,8 @@ func (s *server) serveChat(ctx context.Context, c *wsauth.Conn, m *member) {
 		case <-done:
 			c.Close(websocket.StatusNormalClosure, "")
 			return
+		case <-ctx.Done():
+			return // ended by wsauth (expired, revoked) or gone
 		case <-m.kicked:
 			c.Close(m.code, m.reason)
 			return
@@ -114,7 +108,7 @@ func (s *server) serveChat(ctx context.Context, c *wsauth.Conn, m *member) {
 // or the client breaks the protocol.
 func (s *server) readLoop(ctx context.Context, c *wsauth.Conn, m *member) {
 	for {
-		msg, err := c.ReadMessage(ctx)
+		msg, err := c.Read(ctx)
 		if err != nil {
 			return
 		}

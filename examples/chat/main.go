@@ -25,7 +25,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsauth/wsauth/ticket"
-	"github.com/wsauth/wsauth/wsauth"
 )
 
 // keyEnv names the environment variable holding the JWT HMAC key.
@@ -36,9 +35,8 @@ func main() {
 	redisAddr := flag.String("redis", "", "Redis `address` (host:port or redis:// URL) for tickets and fan-out across nodes; empty keeps both in memory")
 	ticketTTL := flag.Duration("ticket-ttl", ticket.DefaultTTL, "ticket lifetime")
 	jwtTTL := flag.Duration("jwt-ttl", 5*time.Minute, "access token lifetime")
-	authTimeout := flag.Duration("auth-timeout", wsauth.DefaultAuthTimeout, "how long /ws/first-message and /ws/jwt wait for the first frame")
-	expiryNotice := flag.Duration("expiry-notice", wsauth.DefaultExpiryNotice, "how long before an access token expires its connection is sent {\"type\":\"expiring\"}; at most half the token's lifetime")
-	failBurst := flag.Int("auth-fail-burst", wsauth.DefaultLimitBurst, "failed authentications a client address may make in a row before 429/4429 (then one more per second); 0 turns the limit off")
+	authTimeout := flag.Duration("auth-timeout", 10*time.Second, "how long /ws/first-message and /ws/jwt wait for the first frame")
+	failBurst := flag.Int("auth-fail-burst", 20, "failed authentications a client address may make in a row before 4429 (then one more per second); 0 turns the limit off")
 	flag.Parse()
 
 	logger := log.New(os.Stdout, "chat: ", 0)
@@ -46,15 +44,11 @@ func main() {
 		TicketTTL:     *ticketTTL,
 		TokenTTL:      *jwtTTL,
 		AuthTimeout:   *authTimeout,
-		ExpiryNotice:  *expiryNotice,
 		AuthFailBurst: *failBurst,
 		Logger:        logger,
 	}
 	if *failBurst <= 0 {
 		cfg.AuthFailBurst = -1
-	}
-	if *expiryNotice <= 0 {
-		cfg.ExpiryNotice = -1
 	}
 	if err := run(*addr, *redisAddr, cfg); err != nil {
 		logger.Fatal(err)
@@ -68,8 +62,8 @@ func run(addr, redisAddr string, cfg config) error {
 
 	if k := os.Getenv(keyEnv); k != "" {
 		cfg.Key = []byte(k)
-		if len(cfg.Key) < wsauth.MinHMACKeySize {
-			return fmt.Errorf("%s must be at least %d bytes", keyEnv, wsauth.MinHMACKeySize)
+		if len(cfg.Key) < minKeySize {
+			return fmt.Errorf("%s must be at least %d bytes", keyEnv, minKeySize)
 		}
 	} else {
 		cfg.Key = make([]byte, 32)

@@ -12,12 +12,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/ticket/redisstore"
+	wsauthjs "github.com/wsauth/wsauth/transport/js"
 	"github.com/wsauth/wsauth/wsauth"
 )
 
@@ -40,15 +40,10 @@ type config struct {
 	TicketTTL   time.Duration
 	TokenTTL    time.Duration
 	AuthTimeout time.Duration
-	// ExpiryNotice is how long before an access token expires a
-	// connection it authenticated is sent {"type":"expiring","in":N};
-	// the library caps it at half the token's remaining lifetime. Zero
-	// means wsauth.DefaultExpiryNotice (30 s).
-	ExpiryNotice time.Duration
 	// AuthFailBurst is how many failed authentications a client address
 	// may make in a row before it is refused with 429 or 4429 (then one
-	// more per second), pooled over the four endpoints. Zero means
-	// wsauth.DefaultLimitBurst (20); negative turns the limit off.
+	// more per second), pooled over the four endpoints. Zero means 20;
+	// negative turns the limit off.
 	AuthFailBurst int
 	// Logger defaults to discarding. The wsauth events (wsauth.SlogEvents)
 	// go to its writer as slog text lines.
@@ -61,7 +56,7 @@ type server struct {
 	log     *log.Logger
 	tokens  *tokens
 	store   ticket.Store
-	deny    ticket.Denylist // the store's deny list: revoked token IDs
+	revs    ticket.Revocations // the store's revocations: logged-out sessions and users
 	reg     *wsauth.Registry
 	events  func(context.Context, wsauth.Event)
 	hub     *hub
@@ -97,7 +92,7 @@ func newServer(cfg config) (*server, error) {
 		cfg.TokenTTL = 5 * time.Minute
 	}
 	if cfg.AuthTimeout <= 0 {
-		cfg.AuthTimeout = wsauth.DefaultAuthTimeout
+		cfg.AuthTimeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = log.New(io.Discard, "", 0)
@@ -110,12 +105,12 @@ func newServer(cfg config) (*server, error) {
 	logEvent := wsauth.SlogEvents(slog.New(slog.NewTextHandler(cfg.Logger.Writer(), nil)))
 	s.events = func(ctx context.Context, e wsauth.Event) {
 		logEvent(ctx, e)
-		authCounts.Observe(ctx, e)
+		authEvents.observe(ctx, e)
 	}
-	var bus wsauth.RevocationBus
+	var bus ticket.Bus
 	if cfg.Redis != nil {
 		rs := redisstore.New(cfg.Redis, nil)
-		s.store, s.deny = rs, rs
+		s.store, s.revs = rs, rs
 		bus = redisstore.NewBus(cfg.Redis, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -124,12 +119,12 @@ func newServer(cfg config) (*server, error) {
 		}
 	} else {
 		ms := memstore.New(nil)
-		s.store, s.deny = ms, ms
+		s.store, s.revs = ms, ms
 		s.broker = localBroker{hub: s.hub}
 	}
-	// One registry for the node: logout revokes through it, here and (with
-	// Redis) on every node; revoked token IDs go on the store's deny list.
-	s.reg = wsauth.NewRegistry(&wsauth.RegistryOptions{Bus: bus, Denylist: s.deny})
+	// One registry for the node: logout revokes through it, in the store
+	// (which every node checks) and on every node's live connections.
+	s.reg = wsauth.NewRegistry(s.revs, bus)
 	lctx, stop := context.WithCancel(context.Background())
 	if err := s.reg.Listen(lctx); err != nil {
 		stop()
@@ -138,7 +133,6 @@ func newServer(cfg config) (*server, error) {
 	}
 	s.stopListen = stop
 	s.handler = s.routes()
-	liveServers.Store(s, struct{}{})
 	return s, nil
 }
 
@@ -150,7 +144,6 @@ func (s *server) Handler() http.Handler { return s.handler }
 // revocations and leaves the broker.
 func (s *server) Close() error {
 	s.closeOnce.Do(func() {
-		liveServers.Delete(s)
 		s.stopListen()
 	})
 	s.mu.Lock()
@@ -179,65 +172,50 @@ func (s *server) routes() http.Handler {
 	// Counters of the wsauth events and the registry's size, as JSON.
 	mux.Handle("GET /debug/vars", varsHandler())
 
-	tickets := wsauth.Tickets(&ticket.Redeemer{Store: s.store})
+	// Tickets name the room they were issued for; the path must match.
+	tickets := wsauth.Tickets(&ticket.Redeemer{Store: s.store}, func(r *http.Request) string { return r.PathValue("room") })
 	either := eitherVerifier{tickets: tickets, tokens: s.tokens.access}
-	base := wsauth.Options{
-		Authorizer: s.authorize,
-		// Tickets name the room they were issued for; the path must match.
-		Scope:              func(r *http.Request) string { return r.PathValue("room") },
-		RejectAfterUpgrade: true,
-		AuthTimeout:        s.cfg.AuthTimeout,
-		ReadLimit:          maxFrame,
-		Accept:             &websocket.AcceptOptions{Subprotocols: []string{appProtocol}},
-		ExpiryNotice:       s.cfg.ExpiryNotice,
-		Registry:           s.reg,
-		Events:             s.events,
-	}
 	// One budget of failed authentications per address for all four
 	// endpoints, so that spreading attempts over them gains nothing.
+	limiter := wsauth.NewLimiter(20, time.Second)
 	if s.cfg.AuthFailBurst < 0 {
-		base.DisableLimiter = true
-	} else {
-		base.Limiter = wsauth.NewLimiter(&wsauth.LimiterOptions{Burst: s.cfg.AuthFailBurst})
+		limiter = wsauth.NewLimiter(0, 0)
+	} else if s.cfg.AuthFailBurst > 0 {
+		limiter = wsauth.NewLimiter(s.cfg.AuthFailBurst, time.Second)
 	}
-	with := func(v wsauth.Verifier) *wsauth.Options {
-		o := base
-		o.Verifier = v
-		return &o
+	opts := &wsauth.Options{
+		Authorizer: s.authorize,
+		ReadLimit:  maxFrame,
+		Registry:   s.reg,
+		Limiter:    limiter,
+		Events:     s.events,
 	}
-	// Query strings end up in logs: tickets only there.
-	mux.Handle("GET /ws/query/{room}", s.chatHandler("query", wsauth.Query(with(tickets))))
-	// A subprotocol connection opened with an access token refreshes it in
-	// band, as first-message ones always may; one opened with a ticket has
-	// no expiry and is never asked to.
-	subOpts := with(either)
-	subOpts.Refresh = true
-	mux.Handle("GET /ws/subprotocol/{room}", s.chatHandler("subprotocol", wsauth.Subprotocol(subOpts)))
-	mux.Handle("GET /ws/first-message/{room}", s.chatHandler("first-message", wsauth.FirstMessage(with(either))))
-	// Access tokens are not room-scoped, so /ws/jwt asks for no scope; the
-	// Authorizer checks the room.
-	jwtOpts := with(s.tokens.access)
-	jwtOpts.Scope = nil
-	mux.Handle("GET /ws/jwt/{room}", s.chatHandler("jwt", wsauth.PerMessage(jwtOpts)))
+	// Browsers cannot read an HTTP status, so every endpoint refuses in
+	// band, with a close code. Query strings end up in logs: tickets only
+	// there. A subprotocol connection opened with an access token
+	// refreshes it in band, as first-message ones do.
+	mux.Handle("GET /ws/query/{room}", s.chatHandler("query", wsauth.New(tickets, wsauth.Query{InBand: true}, opts)))
+	mux.Handle("GET /ws/subprotocol/{room}", s.chatHandler("subprotocol", wsauth.New(either, wsauth.Subprotocol{Protocols: []string{appProtocol}, InBand: true}, opts)))
+	mux.Handle("GET /ws/first-message/{room}", s.chatHandler("first-message", wsauth.New(either, wsauth.FirstMessage{Timeout: s.cfg.AuthTimeout}, opts)))
+	mux.Handle("GET /ws/jwt/{room}", s.chatHandler("jwt", wsauth.New(s.tokens.access, wsauth.PerMessage{Timeout: s.cfg.AuthTimeout}, opts)))
 
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		panic(err) // the embed directive guarantees the directory
 	}
+	// The browser client, the package in transport/js, from this origin
+	// (the page's scripts may come from 'self' only).
+	mux.Handle("GET /wsauth.js", securityHeaders(wsauthjs.Handler()))
 	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
 	return mux
 }
 
 // authorize is the Authorizer of every WebSocket endpoint, run at
-// connect and at each in-band refresh: the access token's session must
-// not have logged out, and the user must be a member of the room. It also
+// connect and for every later credential (refresh frames, per-message
+// tokens): the user must be a member of the room. (That the credential's
+// session has not logged out, wsauth checks itself: its "sid".) It also
 // joins the room (see chatHandler).
 func (s *server) authorize(ctx context.Context, p wsauth.Principal, r *http.Request) error {
-	if sid, ok := p.Claims["sid"].(string); ok {
-		if err := s.checkNotDenied(ctx, sid); err != nil {
-			return err
-		}
-	}
 	room := r.PathValue("room")
 	if !mayEnter(p.Subject, room) {
 		return fmt.Errorf("%w: %s may not enter this room", wsauth.ErrForbidden, p.Subject)

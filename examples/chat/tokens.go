@@ -5,12 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/jwtverify"
 )
 
 // sessionTTL is how long a login lasts (the session cookie).
@@ -20,36 +23,43 @@ const sessionTTL = 12 * time.Hour
 // tokens (returned by /api/login and /api/token, presented on /ws/jwt,
 // /ws/first-message and /ws/subprotocol) and session tokens (the session
 // cookie). Both are signed, so any node that shares CHAT_JWT_KEY accepts
-// them; logout makes them refusable before they expire through the deny
-// list (see server.logout).
+// them; logout makes them refusable before they expire, through the
+// store's revocations (see server.logout).
 //
 // Session tokens are signed with a key derived from CHAT_JWT_KEY, so a
 // stolen cookie value is not an access token and an access token cannot
 // be planted as a cookie.
 //
 // Every token has a random "jti". An access token also carries the jti of
-// the session it was minted for as "sid": logout denies the session's jti,
-// and with it every access token of that session (checked at connect and
-// at refresh by the Authorizer), and the presented access token's own jti.
+// the session it was minted for as "sid": logout revokes the session's
+// jti, which wsauth then refuses as the cookie's jti and as every access
+// token's sid (at connect and for every later credential), and the live
+// connections of the session end.
 type tokens struct {
 	accessKey  []byte
 	sessionKey []byte
 	accessTTL  time.Duration
 
-	access  *wsauth.JWTVerifier
-	session *wsauth.JWTVerifier
+	access  *jwtverify.Verifier
+	session *jwtverify.Verifier
 }
 
 // accessClaims are the claims of an access token.
 type accessClaims struct {
 	jwt.RegisteredClaims
-	// SessionID is the jti of the session the token was minted for.
-	SessionID string `json:"sid"`
+	// IssuedAt is "iat" with milliseconds, which jwt/v5 would round to
+	// seconds: a user who logs out and straight back in gets a token
+	// issued after the revocation, not in the same second (which is
+	// refused).
+	IssuedAt json.Number `json:"iat"`
+	// SessionID is the jti of the session the token was minted for;
+	// session tokens have none.
+	SessionID string `json:"sid,omitempty"`
 }
 
 func newTokens(key []byte, accessTTL time.Duration) (*tokens, error) {
-	if len(key) < wsauth.MinHMACKeySize {
-		return nil, fmt.Errorf("the JWT key must be at least %d bytes", wsauth.MinHMACKeySize)
+	if len(key) < minKeySize {
+		return nil, fmt.Errorf("the JWT key must be at least %d bytes", minKeySize)
 	}
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("wsauth chat session cookie"))
@@ -64,31 +74,36 @@ func newTokens(key []byte, accessTTL time.Duration) (*tokens, error) {
 	return t, nil
 }
 
-func newHS256(key []byte) (*wsauth.JWTVerifier, error) {
-	return wsauth.NewJWT(&wsauth.JWTOptions{
-		Algorithms: []string{"HS256"},
-		Keys:       map[string]any{"": key},
-	})
+// minKeySize is the shortest HMAC key: the output size of SHA-256.
+const minKeySize = 32
+
+func newHS256(key []byte) (*jwtverify.Verifier, error) {
+	keys, err := jwtverify.Keys(map[string]any{"": jwtverify.HMACKey(key)})
+	if err != nil {
+		return nil, err
+	}
+	return jwtverify.New([]string{"HS256"}, keys, nil)
 }
 
 // sessionToken is a verified session token.
 type sessionToken struct {
 	user string
 	id   string // its jti
+	iat  time.Time
 	exp  time.Time
 }
 
 // mintAccess returns a new access token for the session's user, and its
 // expiry.
 func (t *tokens) mintAccess(s sessionToken) (string, time.Time, error) {
-	tok, _, exp, err := mint(t.accessKey, s.user, s.id, t.accessTTL)
+	tok, _, _, exp, err := mint(t.accessKey, s.user, s.id, t.accessTTL)
 	return tok, exp, err
 }
 
 // mintSession returns a new session token for user, and what it holds.
 func (t *tokens) mintSession(user string) (string, sessionToken, error) {
-	tok, id, exp, err := mint(t.sessionKey, user, "", sessionTTL)
-	return tok, sessionToken{user: user, id: id, exp: exp}, err
+	tok, id, iat, exp, err := mint(t.sessionKey, user, "", sessionTTL)
+	return tok, sessionToken{user: user, id: id, iat: iat, exp: exp}, err
 }
 
 // checkSession verifies a session token. It does not consult the deny
@@ -102,7 +117,7 @@ func (t *tokens) checkSession(ctx context.Context, token string) (sessionToken, 
 	if id == "" {
 		return sessionToken{}, fmt.Errorf("%w: session without jti", wsauth.ErrInvalid)
 	}
-	return sessionToken{user: p.Subject, id: id, exp: p.ExpiresAt}, nil
+	return sessionToken{user: p.Subject, id: id, iat: p.IssuedAt, exp: p.ExpiresAt}, nil
 }
 
 // newJTI returns a random token ID.
@@ -111,27 +126,27 @@ func newJTI() string {
 }
 
 // mint signs a token for user with a new jti, and "sid" if not empty; it
-// returns the token, its jti and its expiry.
-func mint(key []byte, user, sid string, ttl time.Duration) (string, string, time.Time, error) {
-	// Whole seconds: that is what "exp" holds, so expires_at agrees with it.
-	now := time.Now().Truncate(time.Second)
-	exp := now.Add(ttl)
+// returns the token, its jti, its issue time and its expiry.
+func mint(key []byte, user, sid string, ttl time.Duration) (string, string, time.Time, time.Time, error) {
+	now := time.Now()
+	// iat in milliseconds, rounded down (towards refusal): rounded up, a
+	// token minted just before a revocation, in its millisecond, would
+	// pass for one minted after.
+	iat := now.Truncate(time.Millisecond)
+	// exp in whole seconds, so that expires_at agrees with it.
+	exp := now.Truncate(time.Second).Add(ttl)
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			ID:        newJTI(),
 			Subject:   user,
-			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
+		IssuedAt:  json.Number(strconv.FormatFloat(float64(iat.UnixMilli())/1000, 'f', 3, 64)),
 		SessionID: sid,
 	}
-	var c jwt.Claims = claims
-	if sid == "" {
-		c = claims.RegisteredClaims // session tokens have no "sid"
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(key)
 	if err != nil {
-		return "", "", time.Time{}, fmt.Errorf("sign token: %w", err)
+		return "", "", time.Time{}, time.Time{}, fmt.Errorf("sign token: %w", err)
 	}
-	return s, claims.ID, exp.UTC(), nil
+	return s, claims.ID, iat, exp.UTC(), nil
 }

@@ -23,7 +23,6 @@ func (v eitherVerifier) Verify(ctx context.Context, cred string, peer wsauth.Pee
 		}
 	}
 	// Tickets are scoped to a room, access tokens are not: the Authorizer
-	// checks the room for them.
-	peer.Scope = ""
+	// checks the room for both.
 	return v.tokens.Verify(ctx, cred, peer)
 }

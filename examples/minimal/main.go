@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
+	"log"
 	"net/http"
+	"time"
 
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
@@ -12,18 +13,18 @@ import (
 
 func main() {
 	store := memstore.New(nil) // or redisstore.New(redisClient, nil) on several nodes
-	http.Handle("POST /tickets", &ticket.Issuer{Store: store, Identify: login})
-	auth := wsauth.Query(&wsauth.Options{Verifier: wsauth.Tickets(&ticket.Redeemer{Store: store})})
+	http.Handle("POST /tickets", &ticket.Issuer{Store: store, Identify: func(r *http.Request) (ticket.Ticket, error) {
+		if user, pass, ok := r.BasicAuth(); ok && user == "alice" && pass == "alice" { // your login
+			return ticket.Ticket{Subject: user}, nil
+		}
+		return ticket.Ticket{}, nil // no subject: 401
+	}})
+	auth := wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.Query{}, nil)
 	http.Handle("/ws", wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
-		for typ, msg, err := c.Read(ctx); err == nil; typ, msg, err = c.Read(ctx) {
-			c.Write(ctx, typ, append([]byte(c.Principal().Subject+": "), msg...))
+		for m, err := c.Read(ctx); err == nil; m, err = c.Read(ctx) {
+			c.Write(ctx, m.Type, append([]byte(m.Principal.Subject+": "), m.Data...))
 		}
 	}))
-	http.ListenAndServe("127.0.0.1:8081", nil)
-}
-func login(r *http.Request) (ticket.Ticket, error) { // your existing authentication
-	if user, pass, ok := r.BasicAuth(); ok && user == "alice" && pass == "alice" {
-		return ticket.Ticket{Subject: user}, nil
-	}
-	return ticket.Ticket{}, errors.New("unknown user")
+	log.Print("serving on http://127.0.0.1:8081") // a busy port: the error below, and exit status 1
+	log.Fatal((&http.Server{Addr: "127.0.0.1:8081", ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}).ListenAndServe())
 }

@@ -103,6 +103,15 @@ func attempt(ctx context.Context, srv *wsauthtest.Server, path, id string) (o ou
 		return o
 	}
 	defer c.CloseNow()
+	if path == "/qb" {
+		// In band: auth_ok first, or the refusal's close.
+		if _, _, err = c.Read(ctx); err != nil {
+			if o.code = websocket.CloseStatus(err); o.code == -1 {
+				o.err = fmt.Errorf("after the upgrade: %v", err)
+			}
+			return o
+		}
+	}
 	if err = c.Write(ctx, websocket.MessageText, []byte("ping")); err == nil {
 		var b []byte
 		_, b, err = c.Read(ctx)
@@ -155,7 +164,7 @@ func TestRedisKilledDuringHandshakes(t *testing.T) {
 			admitted[c.Principal().Subject]++
 			mu.Unlock()
 			for {
-				m, err := c.ReadMessage(ctx)
+				m, err := c.Read(ctx)
 				if err != nil {
 					return
 				}
@@ -164,17 +173,13 @@ func TestRedisKilledDuringHandshakes(t *testing.T) {
 				}
 			}
 		}
-		o := &wsauth.Options{
-			Verifier: wsauth.Tickets(&ticket.Redeemer{Store: store}),
-			// Refusals here are the store's fault, not the client's.
-			DisableLimiter: true,
-		}
-		browser := *o
-		browser.RejectAfterUpgrade = true
+		redeem := wsauth.Tickets(&ticket.Redeemer{Store: store}, nil)
+		// Refusals here are the store's fault, not the client's.
+		o := &wsauth.Options{Limiter: wsauth.NewLimiter(0, 0)}
 		mux := http.NewServeMux()
-		mux.Handle("/q", wsauth.Handler(wsauth.Query(o), echo))
-		mux.Handle("/qb", wsauth.Handler(wsauth.Query(&browser), echo))
-		mux.Handle("/f", wsauth.Handler(wsauth.FirstMessage(o), echo))
+		mux.Handle("/q", wsauth.Handler(wsauth.New(redeem, wsauth.Query{}, o), echo))
+		mux.Handle("/qb", wsauth.Handler(wsauth.New(redeem, wsauth.Query{InBand: true}, o), echo))
+		mux.Handle("/f", wsauth.Handler(wsauth.New(redeem, wsauth.FirstMessage{}, o), echo))
 		srv := wsauthtest.NewHandlerServer(t, mux)
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 	"github.com/wsauth/wsauth/ticket/redisstore"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/jwtverify"
 )
 
 var jwtKey = []byte("a two-node test key of at least 32 bytes")
@@ -25,6 +26,7 @@ func signJWT(t *testing.T, sub, jti string) string {
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": sub,
 		"jti": jti,
+		"iat": float64(time.Now().UnixMilli()) / 1000,
 		"exp": time.Now().Add(time.Hour).Unix(),
 	}).SignedString(jwtKey)
 	if err != nil {
@@ -42,27 +44,28 @@ type revokeNode struct {
 
 func newRevokeNode(t *testing.T, client redis.UniversalClient) revokeNode {
 	t.Helper()
-	reg := wsauth.NewRegistry(&wsauth.RegistryOptions{
-		Bus:      redisstore.NewBus(client, nil),
-		Denylist: redisstore.New(client, nil),
-	})
+	reg := wsauth.NewRegistry(redisstore.New(client, nil), redisstore.NewBus(client, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := reg.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
-	jv, err := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": jwtKey}})
+	keys, err := jwtverify.Keys(map[string]any{"": jwtverify.HMACKey(jwtKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := wsauth.FirstMessage(&wsauth.Options{Verifier: jv, Registry: reg})
+	jv, err := jwtverify.New([]string{"HS256"}, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := wsauth.New(jv, wsauth.FirstMessage{}, &wsauth.Options{Registry: reg})
 	srv := httptest.NewServer(wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
 		for {
-			typ, b, err := c.Read(ctx)
+			m, err := c.Read(ctx)
 			if err != nil {
 				return
 			}
-			c.Write(ctx, typ, b)
+			c.Write(ctx, m.Type, m.Data)
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -108,7 +111,7 @@ func testRevokeTwoNodes(t *testing.T, addr string) {
 		t.Fatal(err)
 	}
 	_, _, err = aliceOnB.Read(ctx)
-	if code := websocket.CloseStatus(err); code != wsauth.CloseUnauthenticated {
+	if code := websocket.CloseStatus(err); code != transport.CloseUnauthenticated {
 		t.Fatalf("alice on B: %v, want close 4401", err)
 	}
 	if d := time.Since(start); d > time.Second {
@@ -125,10 +128,10 @@ func testRevokeTwoNodes(t *testing.T, addr string) {
 	if _, err := b.dial(ctx, t, tok); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.reg.RevokeToken(ctx, "carol-1", time.Now().Add(time.Hour)); err != nil {
+	if err := a.reg.RevokeToken(ctx, "carol-1", time.Now().Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.dial(ctx, t, tok); websocket.CloseStatus(err) != wsauth.CloseUnauthenticated {
+	if _, err := b.dial(ctx, t, tok); websocket.CloseStatus(err) != transport.CloseUnauthenticated {
 		t.Fatalf("reconnect on B with a jti revoked on A: %v, want close 4401", err)
 	}
 	if _, err := a.dial(ctx, t, signJWT(t, "carol", "carol-2")); err != nil {

@@ -54,7 +54,7 @@ func newAppNode(t *testing.T, st *redisstore.Store) appNode {
 		Identify: func(*http.Request) (ticket.Ticket, error) { return ticket.Ticket{Subject: "alice"}, nil },
 	}
 	ws := wsauth.Handler(
-		wsauth.Query(&wsauth.Options{Verifier: wsauth.Tickets(&ticket.Redeemer{Store: st})}),
+		wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: st}, nil), wsauth.Query{}, nil),
 		func(ctx context.Context, c *wsauth.Conn) {
 			c.Write(ctx, websocket.MessageText, []byte(c.Principal().Subject))
 		})

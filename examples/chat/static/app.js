@@ -1,28 +1,26 @@
 // The chat page: log in, connect with one of the four strategies, chat,
-// log out. The wire formats, and refreshing an access token in place when
-// the server says it is expiring, are wsauth.js's; this file is the app
-// around them.
+// log out. The wire formats, reconnecting, and refreshing an access token
+// in place when the server says it is expiring are the client's: the
+// @wsauth/client package (transport/js), which the server serves at
+// /wsauth.js. This file is the app around it.
 
-import {
-  CLOSE,
-  CloseError,
-  connectFirstMessage,
-  connectPerMessage,
-  connectQuery,
-  connectSubprotocol,
-  fetchTicket,
-  wsURL,
-} from './wsauth.js';
+import { WsauthClient } from './wsauth.js';
 
 const $ = (id) => document.getElementById(id);
 
 // The access token lives in memory only; the session cookie (HttpOnly) is
 // what survives a reload, and /api/token trades it for a new token.
 let access = null; // {token, expiresAt: Date, user}
-let sock = null;
-// attempt counts connects, so that a connection replaced by a newer one
-// does not report its (late) close over the new one's status.
+// client is the WsauthClient of the connection shown; the events of one it
+// replaced are ignored.
+let client = null;
+// attempt counts clicks on Connect, so that a connect that waited for a
+// login in flight gives way to a later one.
 let attempt = 0;
+
+// The strategies, by the path segment of their endpoint, and the client's
+// name of their carrier.
+const CARRIER = { query: 'query', subprotocol: 'subprotocol', 'first-message': 'first-message', jwt: 'per-message' };
 
 function setStatus(text, kind = '') {
   const s = $('status');
@@ -30,14 +28,14 @@ function setStatus(text, kind = '') {
   s.className = kind;
 }
 
-async function postJSON(path, body) {
-  const res = await fetch(path, {
+async function postJSON(path, body, signal) {
+  return fetch(path, {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(body ?? {}),
+    signal,
   });
-  return res;
 }
 
 // userOf reads the subject of a JWT for display; the server checks it.
@@ -66,6 +64,19 @@ function loggedOut(text = 'not logged in') {
   $('login-password').value = '';
 }
 
+// noSession is what the credential function throws without a session
+// (never logged in, logged out here or elsewhere): retry: false stops the
+// client instead of trying again.
+function noSession() {
+  return Object.assign(new Error('not logged in (HTTP 401)'), { status: 401, retry: false });
+}
+
+// httpError fails a credential request; a server error is worth a retry,
+// a refusal is not.
+function httpError(what, res) {
+  return Object.assign(new Error(`${what}: HTTP ${res.status}`), { status: res.status, retry: res.status >= 500 });
+}
+
 // loggingIn is the login in flight, so that a quick Connect waits for it.
 let loggingIn = Promise.resolve();
 
@@ -86,28 +97,36 @@ async function doLogin() {
   setAccess(await res.json());
 }
 
-// refreshAccess asks for a new access token with the session cookie.
-// Without a session (never logged in, logged out, here or elsewhere) it
-// shows the login form.
-async function refreshAccess() {
-  const res = await postJSON('/api/token');
-  if (res.status === 401) loggedOut();
-  if (!res.ok) return false;
+// refreshAccess trades the session cookie for a new access token and
+// returns it. Without a session it shows the login form and throws
+// noSession.
+async function refreshAccess(signal) {
+  const res = await postJSON('/api/token', undefined, signal);
+  if (res.status === 401) {
+    loggedOut();
+    throw noSession();
+  }
+  if (!res.ok) throw httpError('token', res);
   setAccess(await res.json());
-  return true;
-}
-
-// freshToken is the refresh function handed to wsauth.js: called when a
-// connection authenticated by an access token says it is expiring.
-async function freshToken() {
-  if (!(await refreshAccess())) throw new Error('no session: log in again');
   return access.token;
 }
 
+// fetchTicket asks for a single-use ticket for room.
+async function fetchTicket(room, signal) {
+  const res = await postJSON('/api/tickets', { room }, signal);
+  if (res.status === 401) {
+    loggedOut();
+    throw noSession();
+  }
+  if (!res.ok) throw httpError('ticket', res);
+  return (await res.json()).ticket;
+}
+
 // logout ends the session on the server, which closes every connection of
-// this user, on every page and every node, with 4401 "logged out": this
-// page's status shows that close. The access token goes along so that it
-// is refused from now on too.
+// this user, on every page and every node, with 4401 "logged out": the
+// client asks for a new credential, finds the session gone and stops, and
+// this page's status shows that close. The access token goes along so
+// that it is refused from now on too.
 async function logout() {
   const token = access?.token;
   let res;
@@ -144,10 +163,10 @@ function addMessage(m) {
 }
 
 function disconnect() {
-  if (sock) {
-    const s = sock;
-    sock = null;
-    s.close(1000, 'bye');
+  if (client) {
+    const c = client;
+    client = null;
+    c.close(1000, 'bye');
   }
 }
 
@@ -155,6 +174,7 @@ async function connect() {
   disconnect();
   const mine = ++attempt;
   await loggingIn;
+  if (mine !== attempt) return;
   if (!access) {
     setStatus('error: log in first', 'error');
     return;
@@ -163,76 +183,69 @@ async function connect() {
   const room = $('room').value;
   // query takes a ticket, jwt the access token; the other two either.
   const cred = strategy === 'query' ? 'ticket' : strategy === 'jwt' ? 'access' : $('credential').value;
-  const url = wsURL(`/ws/${strategy}/${encodeURIComponent(room)}`);
-  setStatus('connecting…');
-  let s;
-  try {
-    let credential;
-    if (cred === 'ticket') {
-      credential = (await fetchTicket('/api/tickets', { room })).ticket;
-    } else {
-      if (access.expiresAt - Date.now() < 30_000) await refreshAccess();
-      if (!access) throw Object.assign(new Error('not logged in'), { status: 401 });
-      credential = access.token;
-    }
-    // A ticket's connection never expires, so refresh is only ever called
-    // for an access token's: when the server sends {"type":"expiring"}.
-    const refresh = freshToken;
-    switch (strategy) {
-      case 'query':
-        s = await connectQuery(url, credential);
-        break;
-      case 'subprotocol':
-        s = await connectSubprotocol(url, credential, 'chat.v1', { refresh });
-        break;
-      case 'first-message':
-        s = await connectFirstMessage(url, credential, { refresh });
-        break;
-      case 'jwt':
-        // The first envelope authenticates and joins; {} posts nothing,
-        // and is also what carries a refreshed token when the user is idle.
-        s = await connectPerMessage(url, credential, { first: {}, refresh, keepAlive: {} });
-        break;
-    }
-  } catch (err) {
-    if (mine !== attempt) return;
-    if (err instanceof CloseError) setStatus(`closed ${err.code} ${err.reason}`.trim(), 'closed');
-    else if (err.status === 401) setStatus('error: not logged in (HTTP 401)', 'error');
-    else setStatus(`error: ${err.message}`, 'error');
-    return;
-  }
-  if (mine !== attempt) {
-    s.close(1000, 'replaced');
-    return;
-  }
-  sock = s;
-  const who = s.authOK?.subject ?? access?.user;
-  const connected = `connected as ${who} to ${room} via ${strategy}`;
-  setStatus(connected, 'connected');
+
+  const c = new WsauthClient({
+    url: `/ws/${strategy}/${encodeURIComponent(room)}`,
+    carrier: CARRIER[strategy],
+    protocols: strategy === 'subprotocol' ? ['chat.v1'] : undefined,
+    // Called for the first connect, every reconnect (a single-use ticket
+    // is gone by then; a token may have expired) and, on a connection an
+    // access token opened, when the server says it is expiring.
+    credential: async ({ reason, signal }) => {
+      if (!access) throw noSession();
+      if (cred === 'ticket' && reason !== 'refresh') return fetchTicket(room, signal);
+      if (reason === 'connect' && access.expiresAt - Date.now() > 30_000) return access.token;
+      return refreshAccess(signal);
+    },
+    // jwt: the first envelope authenticates and joins; {} posts nothing.
+    first: {},
+    // What is typed while reconnecting goes out once connected again.
+    queue: 16,
+  });
+  client = c;
+  let connected = '';
   let refreshed = 0;
-  s.onrefresh = () => {
+  let closedBefore = false; // a connection of this client closed already
+  c.addEventListener('open', (e) => {
+    if (client !== c) return;
+    connected = `connected as ${e.authOK?.subject ?? access?.user} to ${room} via ${strategy}`;
+    refreshed = 0;
+    setStatus(connected, 'connected');
+  });
+  c.addEventListener('refresh', () => {
     refreshed++;
-    if (sock === s) setStatus(`${connected} · token refreshed ${refreshed}×`, 'connected');
-  };
-  s.onrefresherror = (err) => {
-    if (sock === s) setStatus(`${connected} · refresh failed: ${err.message}`, 'connected');
-  };
-  s.onmessage = (data) => {
+    if (client === c) setStatus(`${connected} · token refreshed ${refreshed}×`, 'connected');
+  });
+  c.addEventListener('error', (e) => {
+    if (client !== c) return;
+    const why = e.error instanceof Error ? e.error.message : String(e.error);
+    if (e.phase === 'refresh') setStatus(`${connected} · refresh failed: ${why}`, 'connected');
+    else if (e.willReconnect) setStatus(`reconnecting… (${why})`, 'closed');
+  });
+  c.addEventListener('close', (e) => {
+    if (client !== c) return;
+    if (e.willReconnect) {
+      closedBefore = true;
+      setStatus(`reconnecting… (closed ${`${e.code} ${e.reason}`.trim()})`, 'closed');
+      return;
+    }
+    client = null;
+    // The client stopped: a refusal (4403, say), or a close after which
+    // there was no credential to be had (logged out), or none at all.
+    const cause = e.error?.cause;
+    if (cause && !closedBefore) setStatus(`error: ${cause.message ?? cause}`, 'error');
+    else setStatus(`closed ${e.code} ${e.reason}`.trim(), 'closed');
+  });
+  c.addEventListener('message', (e) => {
     try {
-      addMessage(JSON.parse(data));
+      addMessage(JSON.parse(e.data));
     } catch {
       // not a chat frame: ignore
     }
-  };
-  s.closed.then(({ code, reason }) => {
-    if (sock === s) sock = null;
-    if (mine !== attempt) return;
-    // A refusal of query or subprotocol arrives here, right after "open".
-    setStatus(`closed ${code} ${reason}`.trim(), 'closed');
-    // 4401 on an open connection: expired, or revoked by a logout (maybe
-    // on another page). Is the session still there?
-    if (code === CLOSE.UNAUTHENTICATED && access) refreshAccess().catch(() => {});
   });
+  setStatus('connecting…');
+  // The close listener shows why, if it fails.
+  await c.connect().catch(() => {});
 }
 
 // The credential choice applies to subprotocol and first-message only.
@@ -241,15 +254,17 @@ function syncCredential() {
   $('credential').disabled = strategy === 'query' || strategy === 'jwt';
 }
 
-async function send(ev) {
+function send(ev) {
   ev.preventDefault();
   const input = $('message-input');
   const text = input.value;
-  if (!sock || text.trim() === '') return;
-  const msg = { text };
-  if (sock.setToken) sock.send(msg); // per-message: the envelope is added
-  else sock.send(JSON.stringify(msg));
-  input.value = '';
+  if (!client || text.trim() === '') return;
+  try {
+    client.sendJSON({ text }); // per-message: the envelope is added
+    input.value = '';
+  } catch (err) {
+    setStatus(`${$('status').textContent} · not sent: ${err.message}`, $('status').className);
+  }
 }
 
 $('login-form').addEventListener('submit', login);
@@ -258,7 +273,10 @@ $('strategy').addEventListener('change', syncCredential);
 syncCredential();
 $('connect-button').addEventListener('click', connect);
 $('disconnect-button').addEventListener('click', () => {
-  disconnect();
+  if (client) {
+    disconnect();
+    setStatus('disconnected');
+  }
 });
 $('compose').addEventListener('submit', send);
 

@@ -1,0 +1,362 @@
+package wsauth_test
+
+// Attacks on the pipeline's guarantees, over real loopback connections:
+// each of these failed before the pipeline was one (see SECURITY.md).
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/wsauthtest"
+)
+
+// allRoutes is every strategy, and the handshake ones in band too.
+var allRoutes = append(append([]route{}, routes...), queryRoute.withInBand(), subprotocolRoute.withInBand(), headerRoute.withInBand(), cookieRoute.withInBand())
+
+// TestRevokeDuringAccept: a Revoke that runs at any moment of an accept
+// either makes it fail or closes the connection afterwards; the handler
+// never runs. The revocation lands between the credential check and the
+// registration (from the Authorizer), during the 101 (from the upgrade),
+// and during auth_ok (from the socket's first write).
+func TestRevokeDuringAccept(t *testing.T) {
+	type moment struct {
+		name  string
+		hooks func(revoke func()) (wsauth.Authorizer, func(w http.ResponseWriter, r *http.Request, p string) (wsauth.Socket, error))
+	}
+	moments := []moment{
+		{"before registration", func(revoke func()) (wsauth.Authorizer, func(http.ResponseWriter, *http.Request, string) (wsauth.Socket, error)) {
+			return func(context.Context, wsauth.Principal, *http.Request) error { revoke(); return nil }, nil
+		}},
+		{"during the upgrade", func(revoke func()) (wsauth.Authorizer, func(http.ResponseWriter, *http.Request, string) (wsauth.Socket, error)) {
+			return nil, func(w http.ResponseWriter, r *http.Request, p string) (wsauth.Socket, error) {
+				revoke()
+				return acceptSocket(w, r, p)
+			}
+		}},
+		{"during the success write", func(revoke func()) (wsauth.Authorizer, func(http.ResponseWriter, *http.Request, string) (wsauth.Socket, error)) {
+			return nil, func(w http.ResponseWriter, r *http.Request, p string) (wsauth.Socket, error) {
+				s, err := acceptSocket(w, r, p)
+				if err != nil {
+					return nil, err
+				}
+				return &onFirstWrite{Socket: s, fn: revoke}, nil
+			}
+		}},
+	}
+	for _, rt := range allRoutes {
+		for _, m := range moments {
+			if m.name == "during the success write" && !rt.inBand() {
+				continue // their success write is the 101: the upgrade
+			}
+			t.Run(rt.name+"/"+m.name, func(t *testing.T) {
+				reg := wsauth.NewRegistry(nil, nil)
+				var served atomic.Bool
+				authorize, upgrade := m.hooks(func() {
+					if err := reg.Revoke(context.Background(), "alice", "logged out"); err != nil {
+						t.Errorf("Revoke: %v", err)
+					}
+				})
+				a := wsauth.New(verifier(), rt.strategy, &wsauth.Options{Registry: reg, Authorizer: authorize, Upgrade: upgrade})
+				url := loopback(t, wsauth.Handler(a, func(context.Context, *wsauth.Conn) {
+					served.Store(true) // and close with 1000
+				}))
+				ctx := testCtx(t)
+				c, out := rt.dial(ctx, url, "alice-token", nil)
+				if c != nil {
+					// Upgraded before the revocation was noticed: then it
+					// must be closed with 4401, and never served.
+					out.code, _ = closeOf(ctx, c)
+					c.CloseNow()
+				}
+				switch {
+				case out.status == http.StatusUnauthorized:
+				case out.code == transport.CloseUnauthenticated:
+				default:
+					t.Fatalf("answered %v, want 401 or close 4401", out)
+				}
+				if served.Load() {
+					t.Fatal("a revoked connection was served")
+				}
+			})
+		}
+	}
+}
+
+// acceptSocket is coder/websocket's upgrade, as the default does it.
+func acceptSocket(w http.ResponseWriter, r *http.Request, p string) (wsauth.Socket, error) {
+	o := &websocket.AcceptOptions{InsecureSkipVerify: true}
+	if p != "" {
+		o.Subprotocols = []string{p}
+	}
+	c, err := websocket.Accept(w, r, o)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// onFirstWrite calls fn before its first write.
+type onFirstWrite struct {
+	wsauth.Socket
+	once sync.Once
+	fn   func()
+}
+
+func (s *onFirstWrite) Write(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	s.once.Do(s.fn)
+	return s.Socket.Write(ctx, typ, p)
+}
+
+// TestFailureBudgetIsExact: 300 simultaneous failing attempts from one
+// address with a budget of 20: at most 20 reach the Verifier, the others
+// are refused unheard with 429 or 4429.
+func TestFailureBudgetIsExact(t *testing.T) {
+	for _, rt := range []route{queryRoute, firstMessageRoute} {
+		t.Run(rt.name, func(t *testing.T) {
+			const attempts, burst = 300, 20
+			var calls atomic.Int64
+			release := make(chan struct{})
+			v := wsauth.VerifierFunc(func(ctx context.Context, _ string, _ wsauth.Peer) (wsauth.Principal, error) {
+				calls.Add(1)
+				<-release // a slow verifier: every call overlaps every other
+				return wsauth.Principal{}, wsauth.ErrInvalid
+			})
+			a := wsauth.New(v, rt.strategy, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
+			url := loopback(t, wsauth.Handler(a, echo))
+			ctx := testCtx(t)
+			outs := make(chan outcome, attempts)
+			var wg sync.WaitGroup
+			for range attempts {
+				wg.Go(func() {
+					c, out := rt.dial(ctx, url, "mallory-token", nil)
+					if c != nil {
+						c.CloseNow()
+					}
+					outs <- out
+				})
+			}
+			// Every attempt beyond the budget is answered while the
+			// verifier still holds the first ones.
+			limited := 0
+			deadline := time.After(20 * time.Second)
+			for limited < attempts-burst {
+				select {
+				case out := <-outs:
+					if !rt.refusedAs(out, http.StatusTooManyRequests, transport.CloseTooManyAttempts) {
+						t.Fatalf("attempt answered %v while the budget was reserved, want 429/4429", out)
+					}
+					limited++
+				case <-deadline:
+					t.Fatalf("after %d refusals, %d attempts are stuck in the verifier (%d calls)", limited, attempts-limited, calls.Load())
+				}
+			}
+			close(release)
+			wg.Wait()
+			close(outs)
+			for out := range outs {
+				if !rt.refusedAs(out, http.StatusUnauthorized, transport.CloseUnauthenticated) {
+					t.Errorf("verified attempt answered %v, want 401/4401", out)
+				}
+			}
+			if n := calls.Load(); n != burst {
+				t.Fatalf("%d attempts reached the verifier, budget %d", n, burst)
+			}
+		})
+	}
+}
+
+// TestLaterFramesAreChecked: on a per-message connection, a later frame
+// whose token differs from the last one verified goes through the deny
+// list and the Authorizer like the first: a revoked token closes 4401, a
+// token for another room 4403.
+func TestLaterFramesAreChecked(t *testing.T) {
+	now := time.Now()
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"first":   {Subject: "alice", IssuedAt: now, Scope: []string{"general"}, Claims: map[string]any{"jti": "j1"}},
+		"revoked": {Subject: "alice", IssuedAt: now, Scope: []string{"general"}, Claims: map[string]any{"jti": "j2"}},
+		"elsewhr": {Subject: "alice", IssuedAt: now, Scope: []string{"secret"}, Claims: map[string]any{"jti": "j3"}},
+		"fresh":   {Subject: "alice", IssuedAt: now, Scope: []string{"general"}, Claims: map[string]any{"jti": "j4"}},
+	})
+	reg := wsauth.NewRegistry(newRevocations(), nil)
+	inRoom := func(_ context.Context, p wsauth.Principal, r *http.Request) error {
+		if !containsString(p.Scope, r.URL.Query().Get("room")) {
+			return fmt.Errorf("not in this room")
+		}
+		return nil
+	}
+	a := wsauth.New(v, wsauth.PerMessage{}, &wsauth.Options{Registry: reg, Authorizer: inRoom})
+	url := loopback(t, wsauth.Handler(a, echo)) + "/?room=general"
+	ctx := testCtx(t)
+	if err := reg.RevokeToken(ctx, "j2", now.Add(time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		token string
+		code  websocket.StatusCode
+	}{
+		{"revoked", transport.CloseUnauthenticated},
+		{"elsewhr", transport.CloseForbidden},
+	} {
+		c, out := perMessageRoute.dial(ctx, url, "first", nil)
+		if c == nil {
+			t.Fatalf("first frame refused: %v", out)
+		}
+		if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
+			t.Fatalf("first frame: %q, %v", b, err)
+		}
+		if got := roundTrip(t, ctx, c, string(envelope(t, "fresh", `"ok"`))); got != `alice: "ok"` {
+			t.Fatalf("fresh token: %q", got)
+		}
+		if err := c.Write(ctx, websocket.MessageText, envelope(t, tt.token, `"x"`)); err != nil {
+			t.Fatal(err)
+		}
+		wantClose(t, ctx, c, tt.code)
+		c.CloseNow()
+	}
+}
+
+func containsString(s []string, v string) bool {
+	for _, e := range s {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDroppedFramesSpendTheBudget: with DropInvalid, each bad frame still
+// spends the address's failure budget; once it is spent the connection is
+// closed with 4429 and no more frames reach the Verifier.
+func TestDroppedFramesSpendTheBudget(t *testing.T) {
+	const burst = 5
+	v := verifier()
+	errs := make(chan error, 64)
+	a := wsauth.New(v, wsauth.PerMessage{DropInvalid: true}, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
+	url := loopback(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+		for {
+			_, err := c.Read(ctx)
+			if err != nil {
+				errs <- err
+				if strings.Contains(err.Error(), "too many") {
+					return
+				}
+				continue
+			}
+		}
+	}))
+	ctx := testCtx(t)
+	c, out := perMessageRoute.dial(ctx, url, "alice-token", nil)
+	if c == nil {
+		t.Fatal(out)
+	}
+	defer c.CloseNow()
+	before := v.Calls()
+	for i := range 100 {
+		if err := c.Write(ctx, websocket.MessageText, envelope(t, fmt.Sprintf("bad-%d", i), `1`)); err != nil {
+			break // closed: 4429
+		}
+	}
+	wantClose(t, ctx, c, transport.CloseTooManyAttempts)
+	if n := v.Calls() - before; n != burst {
+		t.Fatalf("%d bad frames reached the verifier, budget %d", n, burst)
+	}
+	// A new connection from the spent address is refused unheard.
+	if c2, out := perMessageRoute.dial(ctx, url, "alice-token", nil); c2 != nil || out.code != transport.CloseTooManyAttempts {
+		t.Fatalf("after the budget: %v", out)
+	}
+}
+
+// TestSubprotocolWithoutCredentialOverLoopback: 401, and 4401 in band.
+func TestSubprotocolWithoutCredentialOverLoopback(t *testing.T) {
+	for _, inBand := range []bool{false, true} {
+		a := wsauth.New(verifier(), wsauth.Subprotocol{Protocols: []string{"chat.v1"}, InBand: inBand}, nil)
+		url := loopback(t, wsauth.Handler(a, echo))
+		ctx := testCtx(t)
+		c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"chat.v1"}})
+		if !inBand {
+			if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("without a credential: %v, %v; want 401", resp, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("in band: %v", err)
+		}
+		wantClose(t, ctx, c, transport.CloseUnauthenticated)
+	}
+}
+
+// TestPrincipalFromAfterRefresh: the handler's context follows the
+// connection's principal, so a refresh is visible through PrincipalFrom.
+func TestPrincipalFromAfterRefresh(t *testing.T) {
+	t1, t2 := time.Now().Add(time.Hour), time.Now().Add(2*time.Hour)
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"t1": {Subject: "alice", IssuedAt: time.Now(), ExpiresAt: t1},
+		"t2": {Subject: "alice", IssuedAt: time.Now(), ExpiresAt: t2},
+	})
+	a := wsauth.New(v, wsauth.FirstMessage{}, nil)
+	url := loopback(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+		for {
+			if _, err := c.Read(ctx); err != nil {
+				return
+			}
+			p, _ := wsauth.PrincipalFrom(ctx)
+			c.Write(ctx, websocket.MessageText, []byte(p.ExpiresAt.UTC().Format(time.RFC3339)))
+		}
+	}))
+	ctx := testCtx(t)
+	c, ok, err := transport.DialFirstMessage(ctx, url, "t1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if !ok.ExpiresAt.Equal(t1) {
+		t.Fatalf("auth_ok expires %v", ok.ExpiresAt)
+	}
+	if err := transport.Refresh(ctx, c, "t2"); err != nil {
+		t.Fatal(err)
+	}
+	_, b, err := c.Read(ctx)
+	if err := ok.UnmarshalJSON(b); err != nil || !ok.ExpiresAt.Equal(t2) {
+		t.Fatalf("refresh answered %q: %v", b, err)
+	}
+	if got := roundTrip(t, ctx, c, "when?"); got != t2.UTC().Format(time.RFC3339) {
+		t.Fatalf("PrincipalFrom after the refresh expires %s, want %s", got, t2.UTC().Format(time.RFC3339))
+	}
+}
+
+// TestFirstMessageLargeAuthFrame: the auth frame is bounded by ReadLimit,
+// not by a parser limit of its own.
+func TestFirstMessageLargeAuthFrame(t *testing.T) {
+	big := strings.Repeat("t", 6<<10)
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{big: {Subject: "alice"}})
+	mux := http.NewServeMux()
+	mux.Handle("/16k", wsauth.Handler(wsauth.New(v, wsauth.FirstMessage{ReadLimit: 16 << 10}, nil), echo))
+	mux.Handle("/default", wsauth.Handler(wsauth.New(v, wsauth.FirstMessage{}, nil), echo))
+	url := loopback(t, mux)
+	ctx := testCtx(t)
+	c, _, err := transport.DialFirstMessage(ctx, url+"/16k", big, nil)
+	if err != nil {
+		t.Fatalf("6 KiB auth frame under a 16 KiB limit: %v", err)
+	}
+	c.CloseNow()
+	_, _, err = transport.DialFirstMessage(ctx, url+"/default", big, nil)
+	if code := websocket.CloseStatus(err); code != websocket.StatusMessageTooBig {
+		t.Fatalf("6 KiB auth frame under the default 4 KiB limit: %v", err)
+	}
+}
+
+// ticketFor issues a ticket for subject in store.
+func ticketFor(t *testing.T, store ticket.Store, subject string) string {
+	return wsauthtest.Ticket(t, store, ticket.Ticket{Subject: subject})
+}

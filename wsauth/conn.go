@@ -1,0 +1,218 @@
+package wsauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/transport"
+)
+
+// Conn is an authenticated WebSocket connection over a Socket (by default
+// a coder/websocket connection). It knows its Principal, closes itself with
+// 4401 when the principal expires or is revoked, handles refresh frames,
+// and in per-message mode verifies every frame it reads.
+//
+// As with websocket.Conn, writes may run concurrently with each other and
+// with one reader; reads may not run concurrently.
+type Conn struct {
+	life
+	sock  Socket
+	req   *http.Request
+	first *Message  // a per-message first frame, for the first Read
+	memo  frameMemo // per-message fast path; read side only
+}
+
+// Message is one frame read from a Conn.
+type Message struct {
+	Type websocket.MessageType
+	// Data is the payload; in per-message mode, the envelope's data.
+	Data []byte
+	// Principal is who sent the frame: the connection's principal, or in
+	// per-message mode the one the frame's token names.
+	Principal Principal
+}
+
+// Principal returns who the connection is authenticated as now: after a
+// refresh, the new principal; in per-message mode, the principal of the
+// newest token seen.
+func (c *Conn) Principal() Principal { return c.current() }
+
+// Request returns the upgrade request, with the credential removed from
+// its URL and headers: for r.PathValue, the remote address, and the like.
+// Its context is the one the connection was accepted with.
+func (c *Conn) Request() *http.Request { return c.req }
+
+// Socket returns the underlying connection (a *websocket.Conn unless
+// Options.Upgrade says otherwise), for what Conn does not offer, such as
+// Ping. Reads and writes made on it bypass Conn: no refresh, no per-message
+// verification, no expiry check.
+func (c *Conn) Socket() Socket { return c.sock }
+
+// Read reads the next message and the principal that sent it. Refresh
+// frames are handled here and not returned; in per-message mode the data
+// of each envelope is returned, its token verified.
+//
+// Once the connection has been ended by wsauth, Read returns an error
+// wrapping ErrExpired or ErrRevoked (or, for a later credential refused,
+// that refusal's error).
+func (c *Conn) Read(ctx context.Context) (Message, error) {
+	if m := c.first; m != nil {
+		c.first = nil
+		return *m, nil
+	}
+	for {
+		typ, b, err := c.sock.Read(ctx)
+		if err != nil {
+			return Message{}, c.ioErr("read", err)
+		}
+		m, deliver, err := c.a.strategy.receive(ctx, c, typ, b)
+		if err != nil {
+			return Message{}, err
+		}
+		if deliver {
+			return m, nil
+		}
+	}
+}
+
+// Write writes a message. Once the principal has expired, or the
+// connection was revoked, it writes nothing and returns an error wrapping
+// ErrExpired or ErrRevoked; the connection is closed with 4401.
+func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	if err := c.endedErr("write"); err != nil {
+		return err
+	}
+	if c.expired() {
+		return c.endedErr("write")
+	}
+	if err := c.sock.Write(ctx, typ, p); err != nil {
+		return c.ioErr("write", err)
+	}
+	return nil
+}
+
+// Close closes the connection with a close handshake, as websocket.Conn's
+// Close does. Once the connection has been ended by wsauth (expired,
+// revoked), the code sent is that of the end, 4401.
+func (c *Conn) Close(code websocket.StatusCode, reason string) error {
+	if ecode, etext, _, ok := c.endedByUs(); ok {
+		return c.sock.Close(ecode, etext)
+	}
+	ended := false
+	if _, ok := c.finish("closed", code, "", false); ok {
+		ended = true
+		c.emitClosed()
+	}
+	err := c.sock.Close(code, reason)
+	// The handler's context ends after the close handshake: a Read whose
+	// context ends drops the connection without a close frame.
+	if ended {
+		c.cancelHandler()
+	}
+	return err
+}
+
+// CloseNow closes the connection without a close handshake, where the
+// Socket can (coder/websocket can); otherwise it closes with 1001.
+func (c *Conn) CloseNow() error {
+	c.endByPeer("closed", websocket.StatusAbnormalClosure)
+	if cn, ok := c.sock.(closeNower); ok {
+		return cn.CloseNow()
+	}
+	return c.sock.Close(websocket.StatusGoingAway, "")
+}
+
+// peer is the Peer of later credentials: the upgrade request.
+func (c *Conn) peer() Peer { return Peer{Addr: c.addr, Request: c.req} }
+
+// eventCtx is the context of events after Accept has returned.
+func (c *Conn) eventCtx() context.Context { return c.ctx }
+
+// closeWith is the life's closer: wsauth ending the connection.
+func (c *Conn) closeWith(code websocket.StatusCode, reason string) { c.sock.Close(code, reason) }
+
+// notifyFunc is the life's notice sender, for connections that can
+// refresh.
+func (c *Conn) notifyFunc() func(time.Time) {
+	if !c.a.strategy.inBand() {
+		return nil
+	}
+	return func(exp time.Time) {
+		// A peer that does not read by the expiry is closed then anyway.
+		ctx, cancel := context.WithDeadline(context.Background(), exp)
+		defer cancel()
+		b, _ := transport.Expiring{In: time.Until(exp)}.MarshalJSON()
+		c.sock.Write(ctx, websocket.MessageText, b)
+	}
+}
+
+// writeControl writes a server control frame within answerTimeout.
+func (c *Conn) writeControl(ctx context.Context, v json.Marshaler) error {
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
+	return c.sock.Write(ctx, websocket.MessageText, b)
+}
+
+// endedErr is the error of an operation on a connection wsauth ended.
+func (c *Conn) endedErr(op string) error {
+	_, _, why, ok := c.endedByUs()
+	if !ok {
+		return nil
+	}
+	switch why {
+	case "expired":
+		return fmt.Errorf("wsauth: %s: %w", op, ErrExpired)
+	case "revoked":
+		return fmt.Errorf("wsauth: %s: %w", op, ErrRevoked)
+	}
+	return fmt.Errorf("wsauth: %s: connection ended: %s", op, why)
+}
+
+// ioErr explains a failed read or write: an end of wsauth's own, or the
+// peer gone, which ends the connection.
+func (c *Conn) ioErr(op string, err error) error {
+	if e := c.endedErr(op); e != nil {
+		return fmt.Errorf("%w: %w", e, err)
+	}
+	code := websocket.CloseStatus(err)
+	if code == -1 {
+		code = websocket.StatusAbnormalClosure
+	}
+	c.endByPeer("gone", code)
+	return err
+}
+
+// refuseFrame refuses a credential presented on an open connection (a
+// refresh, or a per-message token): it charges the failure budget unless
+// check has, is reported, and ends the connection with the refusal's code
+// unless keep is set.
+func (c *Conn) refuseFrame(err error, settled, keep bool) error {
+	k := kindOf(err)
+	row := refusals[k]
+	if row.spends && !settled {
+		c.a.limiter.spend(c.addr)
+	}
+	code := 0
+	if !keep {
+		code = int(row.code)
+	}
+	c.a.emit(c.eventCtx(), Event{Kind: EventRefused, Reason: row.reason, Subject: c.Principal().Subject, Addr: c.addr, Code: code, Err: err})
+	if !keep {
+		c.endByUs(row.reason, row.code, row.text)
+	}
+	return err
+}
+
+// errEnded reports whether err says wsauth ended the connection.
+func errEnded(err error) bool {
+	return errors.Is(err, ErrExpired) || errors.Is(err, ErrRevoked)
+}

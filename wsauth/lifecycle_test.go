@@ -1,0 +1,270 @@
+package wsauth_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/wsauthtest"
+)
+
+// expiring returns a verifier whose credentials "t1" and "t2" expire after
+// one and two minutes of (virtual) time from now, for alice, and "bob" for
+// bob after two.
+func expiring() *wsauthtest.Verifier {
+	now := time.Now()
+	return wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"t1":  {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Minute)},
+		"t2":  {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Minute)},
+		"bob": {Subject: "bob", IssuedAt: now, ExpiresAt: now.Add(2 * time.Minute)},
+	})
+}
+
+// TestExpiryClosesTheConnection: at the principal's ExpiresAt the
+// connection is closed with 4401, on every strategy; the ones that speak
+// in band are warned 30 s before.
+func TestExpiryClosesTheConnection(t *testing.T) {
+	for _, rt := range allRoutes {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var ev events
+				a := wsauth.New(expiring(), rt.strategy, &wsauth.Options{Events: ev.hook})
+				n := newVNet(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+					<-ctx.Done() // hold the connection until its end
+				}))
+				ctx := vctx(t)
+				start := time.Now()
+				c, out := rt.dial(ctx, vURL, "t1", n.opts())
+				if c == nil {
+					t.Fatal(out)
+				}
+				defer c.CloseNow()
+				if rt.inBand() {
+					_, b, err := c.Read(ctx)
+					var e transport.Expiring
+					if err != nil || e.UnmarshalJSON(b) != nil {
+						t.Fatalf("expected a notice, got %q, %v", b, err)
+					}
+					if at := time.Since(start); at != 30*time.Second || e.In != 30*time.Second {
+						t.Fatalf("notice at %v saying %v, want at 30s saying 30s", at, e.In)
+					}
+				}
+				wantClose(t, ctx, c, transport.CloseUnauthenticated)
+				if at := time.Since(start); at != time.Minute {
+					t.Fatalf("closed at %v, want 1m", at)
+				}
+				synctest.Wait()
+				closed := ev.of(wsauth.EventClosed)
+				if len(closed) != 1 || closed[0].Reason != "expired" || closed[0].Code != 4401 || closed[0].Duration != time.Minute {
+					t.Fatalf("closed events %+v", closed)
+				}
+			})
+		})
+	}
+}
+
+// TestWriteAfterExpiry: once the principal has expired the server stops
+// pushing: Write fails with ErrExpired and the client sees 4401, even if
+// the timer has not fired yet.
+func TestWriteAfterExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := wsauth.New(expiring(), wsauth.Query{}, nil)
+		errs := make(chan error, 1)
+		n := newVNet(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+			time.Sleep(time.Minute) // exactly at expiry
+			errs <- c.Write(ctx, websocket.MessageText, []byte("late"))
+		}))
+		ctx := vctx(t)
+		c, _, err := transport.DialQuery(ctx, vURL, "t1", n.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if err := <-errs; !errors.Is(err, wsauth.ErrExpired) {
+			t.Fatalf("Write after expiry: %v", err)
+		}
+		wantClose(t, ctx, c, transport.CloseUnauthenticated)
+	})
+}
+
+// TestNoticeAtHalfTheLifetime: a credential with less than a minute left
+// is warned at half its remaining life.
+func TestNoticeAtHalfTheLifetime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"short": {Subject: "alice", ExpiresAt: time.Now().Add(20 * time.Second)}})
+		n := newVNet(t, wsauth.Handler(wsauth.New(v, wsauth.FirstMessage{}, nil), echo))
+		ctx := vctx(t)
+		start := time.Now()
+		c, _, err := transport.DialFirstMessage(ctx, vURL, "short", n.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if _, _, err := c.Read(ctx); err != nil || time.Since(start) != 10*time.Second {
+			t.Fatalf("notice at %v: %v", time.Since(start), err)
+		}
+	})
+}
+
+// TestRefreshExtendsTheConnection: a refresh frame with a later credential
+// is answered with auth_ok and moves the expiry; the old one no longer
+// closes the connection.
+func TestRefreshExtendsTheConnection(t *testing.T) {
+	for _, rt := range []route{firstMessageRoute, perMessageRoute, queryRoute.withInBand(), subprotocolRoute.withInBand()} {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var ev events
+				a := wsauth.New(expiring(), rt.strategy, &wsauth.Options{Events: ev.hook})
+				n := newVNet(t, wsauth.Handler(a, echo))
+				ctx := vctx(t)
+				start := time.Now()
+				c, out := rt.dial(ctx, vURL, "t1", n.opts())
+				if c == nil {
+					t.Fatal(out)
+				}
+				defer c.CloseNow()
+				if rt.name == "per_message" {
+					c.Read(ctx) // the first frame's echo
+				}
+				c.Read(ctx) // the notice, at 30 s
+				if err := transport.Refresh(ctx, c, "t2"); err != nil {
+					t.Fatal(err)
+				}
+				_, b, err := c.Read(ctx)
+				var ok transport.AuthOK
+				if err != nil || ok.UnmarshalJSON(b) != nil || !ok.ExpiresAt.Equal(start.Add(2*time.Minute)) {
+					t.Fatalf("refresh answered %q, %v", b, err)
+				}
+				// The next notice is for the new expiry, 30 s before it.
+				if _, _, err := c.Read(ctx); err != nil || time.Since(start) != 90*time.Second {
+					t.Fatalf("second notice at %v: %v", time.Since(start), err)
+				}
+				wantClose(t, ctx, c, transport.CloseUnauthenticated)
+				if at := time.Since(start); at != 2*time.Minute {
+					t.Fatalf("closed at %v, want 2m", at)
+				}
+				if len(ev.of(wsauth.EventRefreshed)) != 1 {
+					t.Errorf("refreshed events: %+v", ev.of(wsauth.EventRefreshed))
+				}
+			})
+		})
+	}
+}
+
+// TestRefreshRefusals: a refresh frame's credential is checked as the
+// first one was; a refusal closes the connection with its code and is
+// reported with the connection's subject.
+func TestRefreshRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		frame  string
+		code   websocket.StatusCode
+		reason string
+	}{
+		{"malformed", `{"type":"refresh","token":1}`, transport.CloseMalformed, "malformed"},
+		{"no token", `{"type":"refresh"}`, transport.CloseUnauthenticated, "no_credential"},
+		{"unknown", `{"type":"refresh","token":"mallory"}`, transport.CloseUnauthenticated, "invalid"},
+		{"another subject", `{"type":"refresh","token":"bob"}`, transport.CloseForbidden, "subject_changed"},
+		{"forbidden room", `{"type":"refresh","token":"t2"}`, transport.CloseForbidden, "forbidden"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var ev events
+				refreshes := 0
+				authorize := func(_ context.Context, p wsauth.Principal, _ *http.Request) error {
+					if tt.name == "forbidden room" && refreshes > 0 {
+						return errors.New("left the room")
+					}
+					refreshes++
+					return nil
+				}
+				a := wsauth.New(expiring(), wsauth.FirstMessage{}, &wsauth.Options{Events: ev.hook, Authorizer: authorize})
+				n := newVNet(t, wsauth.Handler(a, echo))
+				ctx := vctx(t)
+				c, _, err := transport.DialFirstMessage(ctx, vURL, "t1", n.opts())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.CloseNow()
+				if err := c.Write(ctx, websocket.MessageText, []byte(tt.frame)); err != nil {
+					t.Fatal(err)
+				}
+				wantClose(t, ctx, c, tt.code)
+				synctest.Wait()
+				refused := ev.of(wsauth.EventRefused)
+				if len(refused) != 1 || refused[0].Reason != tt.reason || refused[0].Subject != "alice" {
+					t.Fatalf("refused events %+v", refused)
+				}
+			})
+		})
+	}
+}
+
+// TestRefreshLookalikesDelivered: frames that mention "refresh" without
+// being refresh frames are the application's; on connections that do not
+// speak in band, so are refresh frames.
+func TestRefreshLookalikesDelivered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mux := http.NewServeMux()
+		mux.Handle("/first", wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, nil), echo))
+		mux.Handle("/query", wsauth.Handler(wsauth.New(verifier(), wsauth.Query{}, nil), echo))
+		n := newVNet(t, mux)
+		ctx := vctx(t)
+		c, _, err := transport.DialFirstMessage(ctx, vURL+"/first", "alice-token", n.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		for _, f := range []string{`{"text":"refresh"}`, `{"type":"refreshed","token":"x"}`, `["refresh"]`, `refresh`} {
+			if got := roundTrip(t, ctx, c, f); got != "alice: "+f {
+				t.Errorf("%s echoed as %q", f, got)
+			}
+		}
+		q, _, err := transport.DialQuery(ctx, vURL+"/query", "alice-token", n.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.CloseNow()
+		f := `{"type":"refresh","token":"bob-token"}`
+		if got := roundTrip(t, ctx, q, f); got != "alice: "+f {
+			t.Errorf("query connection: %s echoed as %q", f, got)
+		}
+	})
+}
+
+// TestPerMessageLatestExpWins: a frame with a later token extends the
+// connection; one with an earlier, still valid token is delivered but
+// does not shorten it.
+func TestPerMessageLatestExpWins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := wsauth.New(expiring(), wsauth.PerMessage{}, nil)
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		start := time.Now()
+		tc, _, err := transport.DialPerMessage(ctx, vURL, "t2", []byte(`1`), n.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := tc.Conn()
+		defer c.CloseNow()
+		c.Read(ctx) // echo of 1
+		tc.SetToken("t1")
+		if err := tc.Write(ctx, []byte(`2`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, b, _ := c.Read(ctx); string(b) != "alice: 2" {
+			t.Fatalf("older token: %q", b)
+		}
+		c.Read(ctx) // notice at 90 s
+		wantClose(t, ctx, c, transport.CloseUnauthenticated)
+		if at := time.Since(start); at != 2*time.Minute {
+			t.Fatalf("closed at %v, want 2m", at)
+		}
+	})
+}

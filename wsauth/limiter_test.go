@@ -1,0 +1,174 @@
+package wsauth_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+)
+
+// TestLimitedAddressesAreNotHeard: past the budget an address is refused
+// with 429 (4429 in band) before its credential is read, and earns one
+// attempt back per interval.
+func TestLimitedAddressesAreNotHeard(t *testing.T) {
+	for _, rt := range allRoutes {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				v := verifier()
+				var ev events
+				a := wsauth.New(v, rt.strategy, &wsauth.Options{Limiter: wsauth.NewLimiter(3, time.Minute), Events: ev.hook})
+				n := newVNet(t, wsauth.Handler(a, echo))
+				ctx := vctx(t)
+				for range 3 {
+					if c, out := rt.dial(ctx, vURL, "mallory-token", n.opts()); c != nil || !rt.refusedAs(out, 401, 4401) {
+						t.Fatalf("within the budget: %v", out)
+					}
+				}
+				calls := v.Calls()
+				c, out := rt.dial(ctx, vURL, "alice-token", n.opts())
+				if c != nil || !rt.refusedAs(out, http.StatusTooManyRequests, transport.CloseTooManyAttempts) {
+					t.Fatalf("past the budget: %v", out)
+				}
+				if v.Calls() != calls {
+					t.Fatal("a limited attempt reached the verifier")
+				}
+				// Another address is not affected.
+				if c, out := rt.dial(ctx, vURL, "alice-token", n.from("127.0.0.2")); c == nil {
+					t.Fatalf("other address: %v", out)
+				} else {
+					c.CloseNow()
+				}
+				time.Sleep(time.Minute)
+				c, out = rt.dial(ctx, vURL, "alice-token", n.opts())
+				if c == nil {
+					t.Fatalf("after a minute: %v", out)
+				}
+				c.CloseNow()
+				synctest.Wait()
+				if got := ev.of(wsauth.EventRefused); len(got) != 4 || got[3].Reason != "rate_limited" {
+					t.Fatalf("refused events: %+v", got)
+				}
+			})
+		})
+	}
+}
+
+// TestSuccessSpendsNothing: an address that keeps authenticating is never
+// limited.
+func TestSuccessSpendsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Limiter: wsauth.NewLimiter(2, time.Hour)})
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		for i := range 50 {
+			c, _, err := transport.DialQuery(ctx, vURL, "alice-token", n.opts())
+			if err != nil {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
+			c.CloseNow()
+		}
+	})
+}
+
+// TestServerFaultsSpendNothing: a store outage or a panic is not the
+// client's fault.
+func TestServerFaultsSpendNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := verifier()
+		v.SetError(wsauth.ErrUnavailable)
+		a := wsauth.New(v, wsauth.Query{}, &wsauth.Options{Limiter: wsauth.NewLimiter(2, time.Hour)})
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		for range 10 {
+			if _, resp, _ := transport.DialQuery(ctx, vURL, "alice-token", n.opts()); resp == nil || resp.StatusCode != 503 {
+				t.Fatalf("outage: %v", resp)
+			}
+		}
+		v.SetError(nil)
+		c, _, err := transport.DialQuery(ctx, vURL, "alice-token", n.opts())
+		if err != nil {
+			t.Fatalf("after the outage: %v", err)
+		}
+		c.CloseNow()
+	})
+}
+
+// TestLimiterPoolsIPv6Networks: addresses of one /64 share a budget.
+func TestLimiterPoolsIPv6Networks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Limiter: wsauth.NewLimiter(2, time.Hour)})
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		for i := range 2 {
+			transport.DialQuery(ctx, vURL, "mallory-token", n.from(fmt.Sprintf("2001:db8::%x", i+1)))
+		}
+		if _, resp, _ := transport.DialQuery(ctx, vURL, "alice-token", n.from("2001:db8::ffff")); resp == nil || resp.StatusCode != 429 {
+			t.Fatalf("same /64: %v", resp)
+		}
+		c, _, err := transport.DialQuery(ctx, vURL, "alice-token", n.from("2001:db8:0:1::1"))
+		if err != nil {
+			t.Fatalf("next /64: %v", err)
+		}
+		c.CloseNow()
+	})
+}
+
+// TestLimiterOff: NewLimiter(0, 0) never limits.
+func TestLimiterOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Limiter: wsauth.NewLimiter(0, 0)})
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		for range 100 {
+			if _, resp, _ := transport.DialQuery(ctx, vURL, "mallory-token", n.opts()); resp == nil || resp.StatusCode != 401 {
+				t.Fatalf("refused as %v", resp)
+			}
+		}
+	})
+}
+
+// TestDefaultLimiter: without Options.Limiter, 20 failures and then 429.
+func TestDefaultLimiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := wsauth.New(verifier(), wsauth.Query{}, nil)
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		for i := range 21 {
+			_, resp, _ := transport.DialQuery(ctx, vURL, "mallory-token", n.opts())
+			want := 401
+			if i == 20 {
+				want = 429
+			}
+			if resp == nil || resp.StatusCode != want {
+				t.Fatalf("attempt %d: %v, want %d", i+1, resp, want)
+			}
+		}
+	})
+}
+
+// TestFailedRefreshesSpendTheBudget: refresh frames count like connects.
+func TestFailedRefreshesSpendTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := wsauth.NewLimiter(2, time.Hour)
+		a := wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Limiter: lim})
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		for range 2 {
+			c, _, err := transport.DialFirstMessage(ctx, vURL, "alice-token", n.opts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			transport.Refresh(ctx, c, "mallory-token")
+			wantClose(t, ctx, c, transport.CloseUnauthenticated)
+			c.CloseNow()
+		}
+		_, code, _ := dialFirst(ctx, vURL, "alice-token", n.opts())
+		if code != transport.CloseTooManyAttempts {
+			t.Fatalf("after two failed refreshes: %v", code)
+		}
+	})
+}

@@ -1,0 +1,310 @@
+package wsauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/transport"
+)
+
+// answerTimeout bounds every write wsauth makes itself before and during
+// authentication: the 101, auth_ok, a refusal's close frame.
+const answerTimeout = 10 * time.Second
+
+// This file is the pipeline every strategy and every WebSocket library
+// goes through, in the order it runs:
+//
+//	origin → client address → failure budget → credential (from the
+//	carrier) → verify → revocations → authorizer → register → success
+//	answer (101, auth_ok) with a deadline → serve
+//
+// Later credentials on an open connection (refresh frames, new
+// per-message tokens) go through check, the verify-to-authorizer part,
+// with the same failure budget.
+
+// attempt is one upgrade request on its way through the pipeline.
+type attempt struct {
+	a        *Authenticator
+	w        http.ResponseWriter
+	r        *http.Request
+	peer     Peer
+	start    time.Time
+	sock     Socket   // set once upgraded
+	answered bool     // the socket was closed already (auth timeout)
+	carried  bool     // the strategy's carry ran
+	protocol string   // the application subprotocol to echo
+	first    *Message // a per-message first frame, for the first Read
+}
+
+// Accept authenticates r and upgrades it, and returns the authenticated
+// connection. When it refuses, it has already answered the client (an
+// HTTP status, or a close code after an upgrade) and returns an error
+// wrapping one of this package's errors; it never contains the credential.
+// The caller must close the Conn.
+func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
+	at, p, cred, err := a.authenticate(w, r)
+	if err != nil {
+		return nil, err
+	}
+	// Register, before the client hears of success.
+	c := &Conn{req: r, first: at.first}
+	c.init(a, r.Context(), at.peer.Addr, at.start, p)
+	if at.first != nil {
+		c.remember(cred, p) // per-message: later frames repeat it
+	}
+	if err := c.begin(); err != nil {
+		return nil, at.refuse(err, false)
+	}
+	if err := at.answer(c); err != nil {
+		return nil, err
+	}
+	a.emit(c.ctx, Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: at.peer.Addr})
+	return c, nil
+}
+
+// authenticate runs the pipeline from the origin to the Authorizer, and
+// returns the accepted principal and credential.
+func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*attempt, Principal, string, error) {
+	at := &attempt{a: a, w: w, r: r, start: time.Now()}
+	// Origin: before anything else, so a foreign page learns nothing and
+	// burns no ticket.
+	if err := checkOrigin(r, a.origins, a.sameOrigin); err != nil {
+		return nil, Principal{}, "", at.refuse(err, false)
+	}
+	// Client address.
+	addr, err := a.clientIP.Of(r)
+	if err != nil {
+		return nil, Principal{}, "", at.refuse(fail(kindInvalid, err), false)
+	}
+	at.peer = Peer{Addr: addr, Request: r}
+	// Failure budget: a spent address is not even read from.
+	if a.limiter.limited(addr) {
+		return nil, Principal{}, "", at.refuse(fail(kindRateLimited, nil), false)
+	}
+	// Credential, from the carrier.
+	at.carried = true
+	cred, err := a.strategy.carry(at)
+	if err != nil {
+		return nil, Principal{}, "", at.refuse(err, false)
+	}
+	// Verify, revocations, authorizer.
+	p, err := a.check(r.Context(), at.peer, cred, nil)
+	if err != nil {
+		return nil, Principal{}, "", at.refuse(err, true)
+	}
+	return at, p, cred, nil
+}
+
+// answer tells the client it succeeded, with a deadline: the 101 for the
+// handshake strategies, then auth_ok for those that speak in band. A
+// revocation that ended c meanwhile closes the connection instead, and it
+// is never served.
+func (at *attempt) answer(c *Conn) error {
+	if at.sock == nil {
+		if err := at.upgrade(); err != nil {
+			c.endByPeer("gone", 0) // the library answered with an HTTP error
+			return fail(kindUpgrade, err)
+		}
+	}
+	c.sock = at.sock
+	c.sock.SetReadLimit(at.a.readLimit)
+	if c.first != nil {
+		c.first.Principal = c.current()
+	}
+	if !c.attach(c.closeWith, c.notifyFunc()) {
+		code, text, _, _ := c.endedByUs()
+		c.sock.Close(code, text)
+		return fmt.Errorf("wsauth: answer: %w", fail(kindRevoked, nil))
+	}
+	if at.a.strategy.inBand() {
+		p := c.current()
+		if err := c.writeControl(at.r.Context(), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
+			c.CloseNow()
+			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
+		}
+	}
+	// Ended while auth_ok was on its way: the closer has closed, or is
+	// closing, the connection.
+	if _, _, why, ok := c.endedByUs(); ok {
+		return fmt.Errorf("wsauth: answer: connection %s", why)
+	}
+	return nil
+}
+
+// check runs a credential through the failure budget, the Verifier, the
+// revocations and the Authorizer, in that order; current, if not nil, is
+// the connection's principal, whose subject the credential must keep. The
+// budget unit reserved before verifying is given back unless the client
+// was at fault, so at most the budget's worth of attempts reach the
+// Verifier however many arrive at once.
+func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, current *Principal) (Principal, error) {
+	if !a.limiter.reserve(peer.Addr) {
+		return Principal{}, fail(kindRateLimited, nil)
+	}
+	p, err := a.verify(ctx, cred, peer)
+	if err == nil && current != nil && p.Subject != current.Subject {
+		err = fail(kindSubjectChanged, nil)
+	}
+	if err == nil {
+		err = a.registry.checkStore(ctx, &p)
+	}
+	if err == nil {
+		err = a.authorizeSafely(ctx, p, peer.Request)
+	}
+	if err == nil || !refusalOf(err).spends {
+		a.limiter.refund(peer.Addr)
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// verify runs the Verifier with panics recovered and its result checked,
+// so that whatever goes wrong ends in refusal.
+func (a *Authenticator) verify(ctx context.Context, cred string, peer Peer) (p Principal, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = Principal{}, fail(kindInternal, errors.New("verifier panicked"))
+		}
+	}()
+	p, err = a.verifier.Verify(ctx, cred, peer)
+	switch {
+	case err != nil:
+		return Principal{}, err
+	case p.Subject == "":
+		return Principal{}, fail(kindInvalid, errors.New("no subject"))
+	case !p.ExpiresAt.IsZero() && !time.Now().Before(p.ExpiresAt):
+		return Principal{}, fail(kindExpired, nil)
+	}
+	return p, nil
+}
+
+// authorizeSafely runs the Authorizer, if any, with panics recovered. An
+// error of unknown origin is a refusal: forbidden.
+func (a *Authenticator) authorizeSafely(ctx context.Context, p Principal, r *http.Request) (err error) {
+	if a.authorize == nil {
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fail(kindInternal, errors.New("authorizer panicked"))
+		}
+	}()
+	if err = a.authorize(ctx, p, r); err != nil && kindOf(err) == kindInvalid && !errors.Is(err, ErrInvalid) {
+		err = fail(kindForbidden, err)
+	}
+	return err
+}
+
+// refuse answers a refused attempt and reports it. settled says check
+// has already charged the failure budget; otherwise a refusal that spends
+// it is charged here. The answer is a close code when the socket is
+// already upgraded, or the strategy speaks in band (then it upgrades to
+// say so, which a browser can read, unlike an HTTP status); otherwise an
+// HTTP status. Cross-origin requests and requests without an acceptable
+// subprotocol are always answered over HTTP.
+func (at *attempt) refuse(err error, settled bool) error {
+	if !at.carried && at.a.strategy.handshake() {
+		// Refused before the credential was read: still remove it from
+		// the request, and find the subprotocol to echo.
+		at.carried = true
+		at.a.strategy.carry(at)
+	}
+	k := kindOf(err)
+	row := refusals[k]
+	if row.spends && !settled {
+		at.a.limiter.spend(at.peer.Addr)
+	}
+	// The event goes out before the answer, so that it is recorded
+	// before the client can try again.
+	report := func(code int) {
+		at.a.emit(context.WithoutCancel(at.r.Context()), Event{Kind: EventRefused, Reason: row.reason, Addr: at.peer.Addr, Code: code, Err: err})
+	}
+	switch {
+	case k == kindUpgrade:
+		report(0) // the library's HTTP error, whatever it was
+	case at.answered:
+		report(int(row.code))
+	case at.sock == nil && at.a.strategy.inBand() && k != kindOrigin && k != kindSubprotocol:
+		if at.upgrade() != nil {
+			report(0) // the upgrade library has answered with an HTTP error
+			break
+		}
+		report(int(row.code))
+		at.sock.Close(row.code, row.text)
+	case at.sock != nil:
+		report(int(row.code))
+		at.sock.Close(row.code, row.text)
+	default:
+		report(row.status)
+		http.NewResponseController(at.w).SetWriteDeadline(time.Now().Add(answerTimeout))
+		http.Error(at.w, row.text, row.status)
+	}
+	return err
+}
+
+// upgrade upgrades at's request with the Authenticator's library,
+// echoing at.protocol; the 101 is written within answerTimeout.
+func (at *attempt) upgrade() error {
+	rc := http.NewResponseController(at.w)
+	// Hijacking clears the deadline again; libraries that hijack before
+	// writing the 101 (gorilla) bound that write themselves.
+	rc.SetWriteDeadline(time.Now().Add(answerTimeout))
+	s, err := at.a.upgrade(at.w, at.r, at.protocol)
+	if err != nil {
+		return fmt.Errorf("wsauth: upgrade: %w", err)
+	}
+	at.sock = s
+	return nil
+}
+
+// readFirst upgrades and reads the first frame with the in-band
+// strategies' read limit and deadline. A Read whose context ends kills a
+// coder/websocket connection without a close frame, so the deadline is a
+// timer that closes with 4408 instead.
+func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.MessageType, []byte, error) {
+	if err := at.upgrade(); err != nil {
+		at.answered = true // by the library, with an HTTP error
+		return 0, nil, fail(kindUpgrade, err)
+	}
+	s := at.sock
+	s.SetReadLimit(limit)
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(timeout, func() {
+		timedOut.Store(true)
+		row := refusals[kindTimeout]
+		s.Close(row.code, row.text)
+	})
+	typ, b, err := s.Read(at.r.Context())
+	if !timer.Stop() || timedOut.Load() {
+		at.answered = true
+		if cn, ok := s.(closeNower); ok {
+			cn.CloseNow()
+		}
+		return 0, nil, fail(kindTimeout, nil)
+	}
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		// The library has sent 1009. Closing now, with the rest of the
+		// frame unread, would reset the connection before the client
+		// reads the 1009: the refusal finishes the close handshake,
+		// which discards what is still coming.
+		return 0, nil, fail(kindTooLarge, err)
+	case err != nil:
+		at.answered = true
+		if cn, ok := s.(closeNower); ok {
+			cn.CloseNow()
+		} else {
+			s.Close(websocket.StatusNormalClosure, "")
+		}
+		return 0, nil, fail(kindNoCredential, fmt.Errorf("reading the first frame: %w", err))
+	}
+	s.SetReadLimit(at.a.readLimit)
+	return typ, b, nil
+}

@@ -1,0 +1,70 @@
+package wsauth
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/transport"
+)
+
+// Query is the strategy that reads a ticket from a query parameter:
+// wss://host/ws?ticket=T.
+//
+// URLs end up in access logs and proxies, so only short-lived single-use
+// tickets belong there. The parameter is removed from the request itself
+// (its URL and RequestURI) before anything else sees it, so neither the
+// handler nor a logging middleware that runs afterwards can log it.
+type Query struct {
+	// Param names the query parameter. Default "ticket"
+	// (transport.QueryParam).
+	Param string
+	// InBand makes refusals an upgrade closed with a 44xx code, which a
+	// browser can read, instead of an HTTP status, which it cannot, and
+	// success an auth_ok frame before any other; the connection can then
+	// also refresh its credential in band (see the package doc). Cross-
+	// origin requests are always refused over HTTP.
+	InBand bool
+}
+
+func (q Query) compile() strategy {
+	if q.Param == "" {
+		q.Param = transport.QueryParam
+	}
+	return q
+}
+
+func (Query) handshake() bool { return true }
+func (q Query) inBand() bool  { return q.InBand }
+func (q Query) carry(at *attempt) (string, error) {
+	cred, err := transport.FromQuery(at.r, q.Param)
+	stripQuery(at.r, q.Param)
+	if err != nil {
+		return "", carrierErr(err)
+	}
+	return cred, nil
+}
+
+func (q Query) receive(ctx context.Context, c *Conn, typ websocket.MessageType, b []byte) (Message, bool, error) {
+	return c.receiveControl(ctx, q.InBand, typ, b)
+}
+
+// stripQuery removes the parameter name from r's URL and RequestURI, in
+// place: the request is shared with the middleware around the handler.
+func stripQuery(r *http.Request, name string) {
+	if r.URL == nil || r.URL.RawQuery == "" {
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		// Unparsable: drop the whole query rather than guess at it.
+		r.URL.RawQuery = ""
+	} else if _, ok := q[name]; ok {
+		q.Del(name)
+		r.URL.RawQuery = q.Encode()
+	} else {
+		return
+	}
+	r.RequestURI = r.URL.RequestURI()
+}

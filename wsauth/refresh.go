@@ -1,0 +1,74 @@
+package wsauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/transport"
+)
+
+// refreshTag is in every refresh frame whose type is written without
+// escapes; frames without it are not parsed at all.
+var refreshTag = []byte(`"` + transport.TypeRefresh + `"`)
+
+// refreshFrame reports whether the text frame b is a refresh frame:
+// a JSON object whose "type" is "refresh". perr is set when it is one but
+// cannot be used (malformed, no token).
+func refreshFrame(b []byte) (ok bool, perr error) {
+	if !bytes.Contains(b, refreshTag) {
+		return false, nil
+	}
+	ctl, err := transport.ParseControl(b)
+	if ctl.Type != "" {
+		return ctl.Type == transport.TypeRefresh, err
+	}
+	// Malformed: refuse it only if it was meant as a refresh.
+	var probe struct {
+		Type any `json:"type"`
+	}
+	if json.Unmarshal(b, &probe) == nil && probe.Type == transport.TypeRefresh {
+		return true, err
+	}
+	return false, nil
+}
+
+// receiveControl is how connections other than per-message ones handle a
+// frame: in band, refresh frames are consumed; everything else is the
+// application's.
+func (c *Conn) receiveControl(ctx context.Context, inBand bool, typ websocket.MessageType, b []byte) (Message, bool, error) {
+	if inBand && typ == websocket.MessageText {
+		if ok, perr := refreshFrame(b); ok {
+			return Message{}, false, c.refresh(ctx, b, perr)
+		}
+	}
+	return Message{Type: typ, Data: b, Principal: c.Principal()}, true, nil
+}
+
+// refresh checks the credential of a refresh frame as the first one was
+// (failure budget, Verifier, revocations, Authorizer) and, if it names the
+// same subject, makes it the connection's principal and answers auth_ok.
+// Otherwise it closes the connection with the refusal's code.
+func (c *Conn) refresh(ctx context.Context, b []byte, perr error) error {
+	var ctl transport.Control
+	err := perr
+	if err == nil {
+		ctl, err = transport.ParseControl(b)
+	}
+	if err != nil {
+		return c.refuseFrame(carrierErr(err), false, false)
+	}
+	cur := c.Principal()
+	p, err := c.a.check(ctx, c.peer(), ctl.Token, &cur)
+	if err != nil {
+		return c.refuseFrame(err, true, false)
+	}
+	c.set(p)
+	c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
+	if err := c.writeControl(ctx, transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
+		return fmt.Errorf("wsauth: refresh: auth_ok: %w", err)
+	}
+	return nil
+}

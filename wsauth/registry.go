@@ -1,0 +1,361 @@
+package wsauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/transport"
+)
+
+// recentWindow is how long a Registry remembers a revocation itself, for
+// the attempts that were being checked when it happened: longer than any
+// attempt takes from its check to its registration.
+const recentWindow = time.Minute
+
+// Registry holds the live connections of one node, so that they can be
+// revoked, and checks every credential against the revocations of a store.
+// Set it as Options.Registry of each Authenticator of the node.
+//
+// A connection is registered before its client hears that it succeeded (the
+// 101, or auth_ok), and removed when it ends. A Revoke that runs at any
+// moment of an attempt therefore either makes the attempt fail or closes
+// the connection afterwards.
+//
+// A Registry is safe for concurrent use.
+type Registry struct {
+	store    ticket.Revocations
+	bus      ticket.Bus
+	listened atomic.Bool
+
+	mu        sync.Mutex
+	bySubject map[string]map[*life]struct{}
+	byID      map[ticket.Key]map[*life]struct{}
+	n         int
+	// Recent revocations, by the time they happened.
+	subjects map[string]time.Time
+	ids      map[ticket.Key]time.Time
+}
+
+// NewRegistry returns an empty Registry. store, if not nil, keeps
+// revocations durably (memstore and redisstore stores are
+// ticket.Revocations): every credential is then checked against it, and a
+// credential it cannot vouch for is refused (see ticket.Revocations). bus,
+// if not nil, carries revocations to and from the other nodes; call Listen
+// to receive them. Both may be nil: a single node that keeps revocations
+// in memory only.
+func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
+	return &Registry{
+		store:     store,
+		bus:       bus,
+		bySubject: make(map[string]map[*life]struct{}),
+		byID:      make(map[ticket.Key]map[*life]struct{}),
+		subjects:  make(map[string]time.Time),
+		ids:       make(map[ticket.Key]time.Time),
+	}
+}
+
+// Listen starts the Registry: call it when the node starts, before it
+// hands out credentials. It reads the store once, so that a store never
+// used before records when its revocation list starts (see
+// ticket.Revocations), and subscribes to the bus, so that revocations
+// published on other nodes close connections here too, until ctx is done.
+// It returns once subscribed. Whenever the subscription comes back after an interruption
+// (and when Listen is called again after an earlier Listen ended), the
+// Registry checks its live connections against the store and closes the
+// revoked ones.
+func (r *Registry) Listen(ctx context.Context) error {
+	if r.store != nil {
+		// A store that has never been used records now that its list
+		// starts; credentials issued before are refused. Doing it at
+		// startup rather than at the first check keeps that moment
+		// before the node hands out any credential.
+		if _, err := r.store.Check(ctx, ticket.Key{}, ""); err != nil {
+			return fmt.Errorf("wsauth: registry: revocations: %w", err)
+		}
+	}
+	if r.bus == nil {
+		return nil
+	}
+	err := r.bus.Subscribe(ctx, func(rev ticket.Revocation) { r.apply(rev) }, func() { r.catchUp(ctx) })
+	if err != nil {
+		return fmt.Errorf("wsauth: registry: subscribe: %w", err)
+	}
+	// Listening again: whatever was published in between was missed.
+	if r.listened.Swap(true) {
+		r.catchUp(ctx)
+	}
+	return nil
+}
+
+// Revoke ends every connection of subject, on this node and on every node
+// that listens on the bus, with 4401 and reason (cut to a valid close
+// reason; "revoked" if empty), and refuses from then on every credential
+// issued to subject before now, including tickets not yet redeemed. With a
+// store, the revocation is recorded there first and holds on every node;
+// without one, only in this node's memory and only for a minute. An error
+// means the store or the bus could not be told; the connections here are
+// closed regardless.
+func (r *Registry) Revoke(ctx context.Context, subject, reason string) error {
+	now := time.Now()
+	var errs []error
+	if r.store != nil {
+		if err := r.store.RevokeSubject(ctx, subject, now); err != nil {
+			errs = append(errs, fmt.Errorf("store: %w", err))
+		}
+	}
+	rev := ticket.Revocation{Subject: subject, Reason: closeReason(reason)}
+	r.apply(rev)
+	if r.bus != nil {
+		if err := r.bus.Publish(ctx, rev); err != nil {
+			errs = append(errs, fmt.Errorf("publish: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("wsauth: revoke: %w", err)
+	}
+	return nil
+}
+
+// RevokeToken revokes by ID until until, the latest expiry of what it
+// revokes: the credential whose token ID ("jti") is id, and every
+// credential whose session ID ("sid") is id, which logs that session out.
+// They are refused from then on, and the live connections carrying them
+// end with 4401 and reason (as Revoke's), here and on every node that
+// listens on the bus. It needs a store; without one it only ends this
+// node's connections and returns an error.
+func (r *Registry) RevokeToken(ctx context.Context, id string, until time.Time, reason string) error {
+	if id == "" {
+		return errors.New("wsauth: revoke token: empty token ID")
+	}
+	key := ticket.DenyKey(id)
+	var errs []error
+	if r.store == nil {
+		errs = append(errs, errors.New("registry has no store"))
+	} else if err := r.store.RevokeID(ctx, key, until); err != nil {
+		errs = append(errs, fmt.Errorf("store: %w", err))
+	}
+	rev := ticket.Revocation{ID: key, Reason: closeReason(reason)}
+	r.apply(rev)
+	if r.bus != nil {
+		if err := r.bus.Publish(ctx, rev); err != nil {
+			errs = append(errs, fmt.Errorf("publish: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("wsauth: revoke token: %w", err)
+	}
+	return nil
+}
+
+// apply remembers rev and ends this node's connections it names.
+func (r *Registry) apply(rev ticket.Revocation) {
+	now := time.Now()
+	var ended []*life
+	r.mu.Lock()
+	r.forgetOld(now)
+	if rev.Subject != "" {
+		r.subjects[rev.Subject] = now
+		for l := range r.bySubject[rev.Subject] {
+			ended = append(ended, l)
+		}
+	}
+	if rev.ID != (ticket.Key{}) {
+		r.ids[rev.ID] = now
+		for l := range r.byID[rev.ID] {
+			ended = append(ended, l)
+		}
+	}
+	r.mu.Unlock()
+	reason := closeReason(rev.Reason)
+	for _, l := range ended {
+		l.endByUs("revoked", transport.CloseUnauthenticated, reason)
+	}
+}
+
+// catchUp checks every live connection against the store, after the bus
+// may have missed revocations.
+func (r *Registry) catchUp(ctx context.Context) {
+	if r.store == nil {
+		return
+	}
+	r.mu.Lock()
+	lives := make([]*life, 0, r.n)
+	for _, set := range r.bySubject {
+		for l := range set {
+			lives = append(lives, l)
+		}
+	}
+	r.mu.Unlock()
+	for _, l := range lives {
+		p := l.principal.Load()
+		if err := r.checkStore(ctx, p); err != nil && kindOf(err) == kindRevoked {
+			l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
+		}
+	}
+}
+
+// checkStore refuses p if the store says it is revoked, or cannot say. A
+// credential with a session ID costs a second lookup, for the session.
+func (r *Registry) checkStore(ctx context.Context, p *Principal) error {
+	if r.store == nil {
+		return nil
+	}
+	ids := p.revocationIDs()
+	st, err := r.store.Check(ctx, ids[0], p.Subject)
+	if err == nil && !st.Refuses(p.IssuedAt) && ids[1] != (ticket.Key{}) {
+		st, err = r.store.Check(ctx, ids[1], "")
+		st.SubjectRevoked, st.Since = time.Time{}, time.Time{} // read the first time
+	}
+	switch {
+	case err != nil:
+		return fail(kindUnavailable, fmt.Errorf("revocations: %w", err))
+	case st.Refuses(p.IssuedAt):
+		return fail(kindRevoked, nil)
+	}
+	return nil
+}
+
+// revokedLocked reports whether a recent revocation covers p. r.mu is held.
+func (r *Registry) revokedLocked(p *Principal, ids [2]ticket.Key) bool {
+	if at, ok := r.subjects[p.Subject]; ok && !p.IssuedAt.After(at) {
+		return true
+	}
+	for _, k := range ids {
+		if _, ok := r.ids[k]; ok && k != (ticket.Key{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// add registers l with principal p, unless a recent revocation covers p.
+func (r *Registry) add(l *life, p *Principal) bool {
+	ids := p.revocationIDs()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.revokedLocked(p, ids) {
+		return false
+	}
+	l.subject, l.ids = p.Subject, ids
+	insert(r.bySubject, l.subject, l)
+	r.index(l)
+	r.n++
+	return true
+}
+
+// reindex files l under the revocation IDs of its new principal p (same
+// subject), unless a recent revocation covers p.
+func (r *Registry) reindex(l *life, p *Principal) bool {
+	ids := p.revocationIDs()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.bySubject[l.subject][l]; !ok {
+		return true // not registered, or gone already
+	}
+	if r.revokedLocked(p, ids) {
+		return false
+	}
+	if ids != l.ids {
+		r.unindex(l)
+		l.ids = ids
+		r.index(l)
+	}
+	return true
+}
+
+// remove forgets l; it is idempotent.
+func (r *Registry) remove(l *life) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.bySubject[l.subject][l]; !ok {
+		return
+	}
+	drop(r.bySubject, l.subject, l)
+	r.unindex(l)
+	r.n--
+}
+
+// index and unindex file l under its revocation IDs. r.mu is held.
+func (r *Registry) index(l *life) {
+	for _, k := range l.ids {
+		if k != (ticket.Key{}) {
+			insert(r.byID, k, l)
+		}
+	}
+}
+
+func (r *Registry) unindex(l *life) {
+	for _, k := range l.ids {
+		if k != (ticket.Key{}) {
+			drop(r.byID, k, l)
+		}
+	}
+}
+
+// len is the number of live connections; for tests.
+func (r *Registry) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// forgetOld drops revocations older than recentWindow. r.mu is held.
+func (r *Registry) forgetOld(now time.Time) {
+	for s, at := range r.subjects {
+		if now.Sub(at) > recentWindow {
+			delete(r.subjects, s)
+		}
+	}
+	for k, at := range r.ids {
+		if now.Sub(at) > recentWindow {
+			delete(r.ids, k)
+		}
+	}
+}
+
+func insert[K comparable](m map[K]map[*life]struct{}, k K, l *life) {
+	set := m[k]
+	if set == nil {
+		set = make(map[*life]struct{})
+		m[k] = set
+	}
+	set[l] = struct{}{}
+}
+
+func drop[K comparable](m map[K]map[*life]struct{}, k K, l *life) {
+	set := m[k]
+	delete(set, l)
+	if len(set) == 0 {
+		delete(m, k)
+	}
+}
+
+// maxCloseReason is the longest close reason a close frame can carry.
+const maxCloseReason = 123
+
+// closeReason makes s a safe close reason: printable UTF-8 of at most 123
+// bytes, cut at a rune boundary; "revoked" if nothing is left.
+func closeReason(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > maxCloseReason {
+			break
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "revoked"
+	}
+	return b.String()
+}

@@ -1,0 +1,333 @@
+package wsauth_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/wsauthtest"
+)
+
+// node is one server of a cluster in a test: its Registry and the URL of
+// its WebSocket endpoint (an in-memory network per node).
+type node struct {
+	reg *wsauth.Registry
+	net *vnet
+}
+
+func newNode(t *testing.T, store ticket.Revocations, bus ticket.Bus, v wsauth.Verifier, s wsauth.Strategy, ev *events) *node {
+	t.Helper()
+	reg := wsauth.NewRegistry(store, bus)
+	o := &wsauth.Options{Registry: reg}
+	if ev != nil {
+		o.Events = ev.hook
+	}
+	n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(v, s, o), echo))}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := reg.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (n *node) dial(t *testing.T, cred string) *websocket.Conn {
+	t.Helper()
+	c, _, err := transport.DialFirstMessage(vctx(t), vURL, cred, n.net.opts())
+	if err != nil {
+		t.Fatalf("dial %s: %v", cred, err)
+	}
+	return c
+}
+
+// TestRevokeEverywhere: Revoke on one node closes the subject's
+// connections on every node with 4401 and the reason, and no one else's.
+func TestRevokeEverywhere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := newRevocations()
+		var ev events
+		a, b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, &ev), newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, &ev)
+		ctx := vctx(t)
+		alice1, alice2, bob := a.dial(t, "alice-token"), b.dial(t, "alice-token"), b.dial(t, "bob-token")
+		defer alice1.CloseNow()
+		defer alice2.CloseNow()
+		defer bob.CloseNow()
+		if err := a.reg.Revoke(ctx, "alice", "logged out"); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*websocket.Conn{alice1, alice2} {
+			if code, reason := closeOf(ctx, c); code != transport.CloseUnauthenticated || reason != "logged out" {
+				t.Fatalf("alice closed with %v %q", code, reason)
+			}
+		}
+		if got := roundTrip(t, ctx, bob, "still here"); got != "bob: still here" {
+			t.Fatalf("bob: %q", got)
+		}
+		synctest.Wait()
+		n := 0
+		for _, e := range ev.of(wsauth.EventClosed) {
+			if e.Reason == "revoked" && e.Subject == "alice" {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Fatalf("%d revoked events for alice, want 2", n)
+		}
+	})
+}
+
+// TestRevokeRefusesEarlierCredentials: after Revoke, a credential issued
+// to the subject before it is refused on every node sharing the store,
+// including one that connects later; one issued after is accepted.
+func TestRevokeRefusesEarlierCredentials(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newRevocations()
+		v := verifier() // alice-token issued at the start
+		a, b := newNode(t, store, nil, v, wsauth.Query{}, nil), newNode(t, store, nil, v, wsauth.Query{}, nil)
+		ctx := vctx(t)
+		time.Sleep(time.Second)
+		if err := a.reg.Revoke(ctx, "alice", ""); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute) // long past any in-memory window
+		for _, n := range []*node{a, b} {
+			if _, resp, _ := transport.DialQuery(ctx, vURL, "alice-token", n.net.opts()); resp == nil || resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("an earlier credential: %v", resp)
+			}
+		}
+		v.Set("new-token", wsauth.Principal{Subject: "alice", IssuedAt: time.Now()})
+		c, _, err := transport.DialQuery(ctx, vURL, "new-token", b.net.opts())
+		if err != nil {
+			t.Fatalf("a credential issued after the revocation: %v", err)
+		}
+		c.CloseNow()
+	})
+}
+
+// TestRevokeWithoutStore: a Registry with no store closes live
+// connections and refuses attempts in flight, but keeps nothing.
+func TestRevokeWithoutStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newNode(t, nil, nil, verifier(), wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := a.dial(t, "alice-token")
+		defer c.CloseNow()
+		if err := a.reg.Revoke(ctx, "alice", ""); err != nil {
+			t.Fatal(err)
+		}
+		if code, reason := closeOf(ctx, c); code != 4401 || reason != "revoked" {
+			t.Fatalf("closed with %v %q", code, reason)
+		}
+		if err := a.reg.RevokeToken(ctx, "j1", time.Now().Add(time.Hour), ""); err == nil {
+			t.Fatal("RevokeToken without a store succeeded")
+		}
+	})
+}
+
+// TestRevokeTokenClosesLiveConnections: RevokeToken refuses the token and
+// ends the connections carrying it, on every node, and no other.
+func TestRevokeTokenClosesLiveConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := newRevocations()
+		now := time.Now()
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+			"tab1": {Subject: "alice", IssuedAt: now, Claims: map[string]any{"jti": "j1"}},
+			"tab2": {Subject: "alice", IssuedAt: now, Claims: map[string]any{"jti": "j2"}},
+		})
+		a, b := newNode(t, store, &bus, v, wsauth.FirstMessage{}, nil), newNode(t, store, &bus, v, wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c1, c2 := b.dial(t, "tab1"), b.dial(t, "tab2")
+		defer c1.CloseNow()
+		defer c2.CloseNow()
+		if err := a.reg.RevokeToken(ctx, "j1", now.Add(time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
+		wantClose(t, ctx, c1, transport.CloseUnauthenticated)
+		if got := roundTrip(t, ctx, c2, "x"); got != "alice: x" {
+			t.Fatalf("the other tab: %q", got)
+		}
+		if _, code, _ := dialFirst(ctx, vURL, "tab1", a.net.opts()); code != transport.CloseUnauthenticated {
+			t.Fatalf("revoked token reconnecting: %v", code)
+		}
+	})
+}
+
+// TestRefreshToARevokedTokenEnds: a connection that refreshes to a token
+// being revoked is ended too: the Registry follows its token ID.
+func TestRefreshToARevokedTokenEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newRevocations()
+		now := time.Now()
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+			"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
+			"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
+		})
+		a := newNode(t, store, nil, v, wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := a.dial(t, "old")
+		defer c.CloseNow()
+		transport.Refresh(ctx, c, "new")
+		if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), "auth_ok") {
+			t.Fatalf("refresh: %q %v", b, err)
+		}
+		if err := a.reg.RevokeToken(ctx, "j1", now.Add(time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := roundTrip(t, ctx, c, "x"); got != "alice: x" {
+			t.Fatalf("after revoking the old token: %q", got)
+		}
+		if err := a.reg.RevokeToken(ctx, "j2", now.Add(time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
+		wantClose(t, ctx, c, transport.CloseUnauthenticated)
+	})
+}
+
+// TestCatchUpAfterAnInterruption: a node whose bus was cut while a
+// subject was revoked closes that subject's connections when the bus is
+// back, from the store.
+func TestCatchUpAfterAnInterruption(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := newRevocations()
+		a, b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil), newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := b.dial(t, "alice-token")
+		defer c.CloseNow()
+		bob := b.dial(t, "bob-token")
+		defer bob.CloseNow()
+		time.Sleep(time.Second)
+		bus.Cut()
+		if err := a.reg.Revoke(ctx, "alice", ""); err == nil {
+			t.Fatal("Revoke through a cut bus reported no error")
+		}
+		if got := roundTrip(t, ctx, c, "x"); got != "alice: x" {
+			t.Fatalf("before the bus is back: %q", got)
+		}
+		bus.Restore()
+		wantClose(t, ctx, c, transport.CloseUnauthenticated)
+		if got := roundTrip(t, ctx, bob, "x"); got != "bob: x" {
+			t.Fatalf("bob after the catch-up: %q", got)
+		}
+	})
+}
+
+// TestRevocationsFailClosed: a store that cannot be consulted refuses
+// (503, 1011); a store that lost its data refuses every credential issued
+// before the loss; a credential with no issue time is refused.
+func TestRevocationsFailClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newRevocations()
+		v := verifier()
+		v.Set("undated", wsauth.Principal{Subject: "carol"})
+		a := newNode(t, store, nil, v, wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		if _, code, _ := dialFirst(ctx, vURL, "undated", a.net.opts()); code != transport.CloseUnauthenticated {
+			t.Fatalf("no issue time: %v", code)
+		}
+		store.err = errors.New("redis: connection refused")
+		if _, code, _ := dialFirst(ctx, vURL, "alice-token", a.net.opts()); code != websocket.StatusInternalError {
+			t.Fatalf("store down: %v", code)
+		}
+		store.err = nil
+		time.Sleep(time.Second)
+		store.lose()
+		if _, code, _ := dialFirst(ctx, vURL, "alice-token", a.net.opts()); code != transport.CloseUnauthenticated {
+			t.Fatalf("issued before the store lost its data: %v", code)
+		}
+		v.Set("after", wsauth.Principal{Subject: "alice", IssuedAt: time.Now().Add(time.Second)})
+		c, _, err := transport.DialFirstMessage(ctx, vURL, "after", a.net.opts())
+		if err != nil {
+			t.Fatalf("issued after the loss: %v", err)
+		}
+		c.CloseNow()
+	})
+}
+
+// TestRegistryForgetsEndedConnections: every way a connection ends takes
+// it out of the Registry, so a later Revoke has nothing to close.
+func TestRegistryForgetsEndedConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev events
+		a := newNode(t, nil, nil, expiring(), wsauth.FirstMessage{}, &ev)
+		ctx := vctx(t)
+		for _, end := range []func(c *websocket.Conn){
+			func(c *websocket.Conn) { c.Close(websocket.StatusNormalClosure, "") },
+			func(c *websocket.Conn) { c.CloseNow() },
+			func(c *websocket.Conn) { c.Read(ctx); wantClose(t, ctx, c, 4401) }, // expiry
+		} {
+			c := a.dial(t, "t1")
+			end(c)
+			c.CloseNow()
+		}
+		synctest.Wait()
+		closed := len(ev.of(wsauth.EventClosed))
+		if err := a.reg.Revoke(ctx, "alice", ""); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := len(ev.of(wsauth.EventClosed)); n != 3 || closed != 3 {
+			t.Fatalf("%d closed events before Revoke, %d after; want 3", closed, n)
+		}
+	})
+}
+
+// TestRevokeReasonIsSanitised: a reason is cut to a valid close reason.
+func TestRevokeReasonIsSanitised(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newNode(t, nil, nil, verifier(), wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := a.dial(t, "alice-token")
+		defer c.CloseNow()
+		a.reg.Revoke(ctx, "alice", "bye\x00\n"+strings.Repeat("é", 100))
+		_, reason := closeOf(ctx, c)
+		if len(reason) > 123 || strings.ContainsAny(reason, "\x00\n") || !strings.HasPrefix(reason, "byeé") {
+			t.Fatalf("reason %q (%d bytes)", reason, len(reason))
+		}
+	})
+}
+
+// TestRevokeSession: RevokeToken with a session ID ("sid") ends every
+// connection of that session, whatever its token, refuses its credentials
+// from then on, and leaves the subject's other sessions alone.
+func TestRevokeSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newRevocations()
+		now := time.Now()
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+			"phone-1":  {Subject: "alice", IssuedAt: now, Claims: map[string]any{"jti": "a1", "sid": "phone"}},
+			"phone-2":  {Subject: "alice", IssuedAt: now, Claims: map[string]any{"jti": "a2", "sid": "phone"}},
+			"laptop-1": {Subject: "alice", IssuedAt: now, Claims: map[string]any{"jti": "a3", "sid": "laptop"}},
+		})
+		a := newNode(t, store, nil, v, wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		p1, p2, l1 := a.dial(t, "phone-1"), a.dial(t, "phone-2"), a.dial(t, "laptop-1")
+		defer p1.CloseNow()
+		defer p2.CloseNow()
+		defer l1.CloseNow()
+		if err := a.reg.RevokeToken(ctx, "phone", now.Add(time.Hour), "logged out"); err != nil {
+			t.Fatal(err)
+		}
+		wantClose(t, ctx, p1, transport.CloseUnauthenticated)
+		wantClose(t, ctx, p2, transport.CloseUnauthenticated)
+		if got := roundTrip(t, ctx, l1, "x"); got != "alice: x" {
+			t.Fatalf("the other session: %q", got)
+		}
+		time.Sleep(2 * time.Minute) // past the Registry's own memory: the store refuses
+		if _, code, _ := dialFirst(ctx, vURL, "phone-2", a.net.opts()); code != transport.CloseUnauthenticated {
+			t.Fatalf("a credential of the revoked session: %v", code)
+		}
+		c := a.dial(t, "laptop-1")
+		c.CloseNow()
+	})
+}

@@ -1,0 +1,126 @@
+package wsauthtest_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/ticket/memstore"
+	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/wsauthtest"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// echo answers each message with "<subject>: <data>".
+func echo(ctx context.Context, c *wsauth.Conn) {
+	for {
+		m, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if c.Write(ctx, websocket.MessageText, append([]byte(m.Principal.Subject+": "), m.Data...)) != nil {
+			return
+		}
+	}
+}
+
+func read(t *testing.T, ctx context.Context, c *websocket.Conn) string {
+	t.Helper()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+func TestServerDialHelpers(t *testing.T) {
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"tok": {Subject: "alice"}})
+	t.Run("query", func(t *testing.T) {
+		ctx := testCtx(t)
+		srv := wsauthtest.NewServer(t, wsauth.New(v, wsauth.Query{}, nil), echo)
+		c, _, err := srv.DialQuery(ctx, "/ws", "tok", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		c.Write(ctx, websocket.MessageText, []byte("hi"))
+		if got := read(t, ctx, c); got != "alice: hi" {
+			t.Fatalf("echo %q", got)
+		}
+		if _, resp, err := srv.DialQuery(ctx, "/ws", "nope", nil); err == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("bad credential: %v, %v", err, resp)
+		}
+	})
+	t.Run("subprotocol", func(t *testing.T) {
+		ctx := testCtx(t)
+		srv := wsauthtest.NewServer(t, wsauth.New(v, wsauth.Subprotocol{}, nil), echo)
+		c, _, err := srv.DialSubprotocol(ctx, "/ws", "tok", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if c.Subprotocol() != "wsauth" {
+			t.Fatalf("subprotocol %q", c.Subprotocol())
+		}
+	})
+	t.Run("first message", func(t *testing.T) {
+		ctx := testCtx(t)
+		srv := wsauthtest.NewServer(t, wsauth.New(v, wsauth.FirstMessage{}, nil), echo)
+		c, ok, err := srv.DialFirstMessage(ctx, "/ws", "tok", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if ok.Subject != "alice" {
+			t.Fatalf("auth_ok %+v", ok)
+		}
+	})
+	t.Run("per message", func(t *testing.T) {
+		ctx := testCtx(t)
+		srv := wsauthtest.NewServer(t, wsauth.New(v, wsauth.PerMessage{}, nil), echo)
+		tc, ok, err := srv.DialPerMessage(ctx, "/ws", "tok", []byte(`"hi"`), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tc.Conn().CloseNow()
+		if ok.Subject != "alice" {
+			t.Fatalf("auth_ok %+v", ok)
+		}
+		if got := read(t, ctx, tc.Conn()); got != `alice: "hi"` {
+			t.Fatalf("echo %q", got)
+		}
+		if err := tc.Write(ctx, []byte(`"again"`)); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, ctx, tc.Conn()); got != `alice: "again"` {
+			t.Fatalf("echo %q", got)
+		}
+	})
+}
+
+// A ticket from wsauthtest.Ticket is bound to 127.0.0.1: redeemed from
+// there, refused from 127.0.0.2 (dialled with From).
+func TestTicketAndFrom(t *testing.T) {
+	ctx := testCtx(t)
+	store := memstore.New(nil)
+	srv := wsauthtest.NewServer(t, wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.Query{}, nil), echo)
+	away := wsauthtest.From(t, "127.0.0.2")
+	defer away.HTTPClient.CloseIdleConnections()
+	_, resp, err := srv.DialQuery(ctx, "/ws", wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "bob"}), away)
+	if err == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("ticket redeemed from another address: %v, %v", err, resp)
+	}
+	c, _, err := srv.DialQuery(ctx, "/ws", wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "bob"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CloseNow()
+}

@@ -1,0 +1,8 @@
+// Package wsauthtest helps users of wsauth test their WebSocket handlers
+// without a real credential system: a fake Verifier that maps credentials
+// to principals, a loopback test server in the shape of httptest.Server,
+// and dial helpers for each strategy.
+//
+// Helpers that can fail only through misuse call t.Fatal, so tests stay
+// one line.
+package wsauthtest

@@ -1,0 +1,78 @@
+package wsauthtest
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+)
+
+// Server is a WebSocket server on a loopback port, closed when the test
+// ends.
+type Server struct {
+	// URL is the server's base URL with the ws scheme, such as
+	// "ws://127.0.0.1:43121".
+	URL string
+	// HTTP is the underlying test server; its URL has the http scheme.
+	HTTP *httptest.Server
+}
+
+// NewServer serves wsauth.Handler(a, fn) on every path.
+func NewServer(t testing.TB, a *wsauth.Authenticator, fn func(ctx context.Context, c *wsauth.Conn)) *Server {
+	t.Helper()
+	return NewHandlerServer(t, wsauth.Handler(a, fn))
+}
+
+// NewHandlerServer serves h, for tests with their own routing.
+func NewHandlerServer(t testing.TB, h http.Handler) *Server {
+	t.Helper()
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return &Server{URL: "ws" + strings.TrimPrefix(hs.URL, "http"), HTTP: hs}
+}
+
+// DialQuery dials path with ticket in the query string.
+func (s *Server) DialQuery(ctx context.Context, path, ticket string, opts *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {
+	return transport.DialQuery(ctx, s.URL+path, ticket, opts)
+}
+
+// DialSubprotocol dials path offering the application protocols app (or
+// "wsauth") and cred in Sec-WebSocket-Protocol.
+func (s *Server) DialSubprotocol(ctx context.Context, path, cred string, opts *websocket.DialOptions, app ...string) (*websocket.Conn, *http.Response, error) {
+	return transport.DialSubprotocol(ctx, s.URL+path, cred, app, opts)
+}
+
+// DialFirstMessage dials path and authenticates with token in the first
+// frame.
+func (s *Server) DialFirstMessage(ctx context.Context, path, token string, opts *websocket.DialOptions) (*websocket.Conn, transport.AuthOK, error) {
+	return transport.DialFirstMessage(ctx, s.URL+path, token, opts)
+}
+
+// DialPerMessage dials path for per-message mode, sends data in a first
+// envelope carrying token and waits for auth_ok; every Write on the
+// returned connection carries token (SetToken changes it).
+func (s *Server) DialPerMessage(ctx context.Context, path, token string, data json.RawMessage, opts *websocket.DialOptions) (*transport.TokenConn, transport.AuthOK, error) {
+	return transport.DialPerMessage(ctx, s.URL+path, token, data, opts)
+}
+
+// From returns dial options whose connections leave from the local
+// address ip, such as "127.0.0.2", to test address-bound tickets. Any
+// 127.0.0.0/8 address works on Linux without setup.
+func From(t testing.TB, ip string) *websocket.DialOptions {
+	t.Helper()
+	addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatalf("wsauthtest: From(%q): %v", ip, err)
+	}
+	d := &net.Dialer{LocalAddr: addr}
+	return &websocket.DialOptions{HTTPClient: &http.Client{
+		Transport: &http.Transport{DialContext: d.DialContext},
+	}}
+}
