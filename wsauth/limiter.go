@@ -1,6 +1,7 @@
 package wsauth
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"time"
@@ -25,6 +26,16 @@ const (
 // at once, at most burst reach the Verifier. Attempts refused before the
 // Verifier (malformed, no credential, timeout) spend one unit too.
 //
+// A credential refused once is refused the same way again, for half a
+// minute, without being checked or charged again: a client that retries
+// one expired or revoked token in a loop spends one unit, not the whole
+// budget of the address, so the other users behind the same address (a
+// NAT, a proxy wsauth was not told about) go on connecting. Only
+// distinct failing credentials spend the budget, which is what an attacker
+// guessing has to send; against one, the users sharing its address share
+// its budget, and earn back one attempt a second while it lasts. Telling
+// wsauth the real client addresses (Options.ClientIP) keeps them apart.
+//
 // IPv6 addresses share a budget per /64, the smallest network a client
 // usually controls. At most 10000 addresses are tracked: when full, the
 // ones that have earned their whole budget back are forgotten first, then
@@ -34,18 +45,35 @@ const (
 // A Limiter is safe for concurrent use; share one between Authenticators
 // to pool their budgets.
 type Limiter struct {
-	burst float64
+	burst int
 	every time.Duration // zero: no limit
+	seed  maphash.Seed
 
 	mu sync.Mutex
 	m  map[netip.Addr]*bucket
 }
 
-// bucket is a token bucket: tokens at time at.
+// bucket is an address's budget as the time when it is whole again
+// (GCRA): each unit spent moves full one interval on, and the address is
+// limited while full is more than burst intervals away. Durations, unlike
+// fractional tokens, add up exactly.
 type bucket struct {
-	tokens float64
-	at     time.Time
+	full    time.Time
+	refused [refusedKept]refused
+	next    int // the slot refused overwrites next
 }
+
+// refused is a credential (by hash) refused from an address, and how.
+type refused struct {
+	h  uint64
+	k  kind
+	at time.Time
+}
+
+const (
+	refusedKept = 8                // per address
+	refusedFor  = 30 * time.Second // how long a refusal is repeated
+)
 
 // NewLimiter returns a Limiter allowing each address burst failed
 // attempts, then one more per every. A burst below 1 or an every of zero
@@ -56,33 +84,45 @@ func NewLimiter(burst int, every time.Duration) *Limiter {
 	if burst < 1 || every <= 0 {
 		return &Limiter{}
 	}
-	return &Limiter{burst: float64(burst), every: every, m: make(map[netip.Addr]*bucket)}
+	return &Limiter{burst: burst, every: every, seed: maphash.MakeSeed(), m: make(map[netip.Addr]*bucket)}
 }
 
 // off reports whether l never limits.
 func (l *Limiter) off() bool { return l.every == 0 }
 
-// level returns the bucket of addr brought up to now, creating it if
-// create is set (nil otherwise when unknown). l.mu is held.
-func (l *Limiter) level(addr netip.Addr, now time.Time, create bool) *bucket {
+// window is how far ahead full may be while a unit is left.
+func (l *Limiter) window() time.Duration { return time.Duration(l.burst-1) * l.every }
+
+// bucketOf returns addr's bucket, creating it if create is set (nil
+// otherwise when unknown). l.mu is held.
+func (l *Limiter) bucketOf(addr netip.Addr, now time.Time, create bool) *bucket {
 	k := limitKey(addr)
 	b := l.m[k]
-	if b == nil {
-		if !create {
-			return nil
-		}
+	if b == nil && create {
 		if len(l.m) >= limitAddrs {
 			l.evict(now)
 		}
-		b = &bucket{tokens: l.burst, at: now}
+		b = &bucket{full: now}
 		l.m[k] = b
-		return b
-	}
-	if d := now.Sub(b.at); d > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(d)/float64(l.every))
-		b.at = now
 	}
 	return b
+}
+
+// hasUnit reports whether b has a unit to spend now.
+func (l *Limiter) hasUnit(b *bucket, now time.Time) bool {
+	return b.full.Sub(now) <= l.window()
+}
+
+// take spends one unit of b; with none left, b stays empty rather than
+// owing more.
+func (l *Limiter) take(b *bucket, now time.Time) {
+	if b.full.Before(now) {
+		b.full = now
+	}
+	b.full = b.full.Add(l.every)
+	if most := now.Add(l.window() + l.every); b.full.After(most) {
+		b.full = most
+	}
 }
 
 // limited reports whether addr has no budget left now.
@@ -92,36 +132,69 @@ func (l *Limiter) limited(addr netip.Addr) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.level(addr, time.Now(), false)
-	return b != nil && b.tokens < 1
+	now := time.Now()
+	b := l.bucketOf(addr, now, false)
+	return b != nil && !l.hasUnit(b, now)
 }
 
-// reserve takes one unit of addr's budget for an attempt about to reach
-// the Verifier, or reports that there is none.
-func (l *Limiter) reserve(addr netip.Addr) bool {
+// reserve takes one unit of addr's budget for an attempt with the
+// credential hashed h about to reach the Verifier, or reports that there is
+// none. If addr had h refused recently, it reports that refusal instead
+// (ok false, repeated set): it is repeated, not checked again.
+func (l *Limiter) reserve(addr netip.Addr, h uint64) (ok bool, repeated kind) {
 	if l.off() {
-		return true
+		return true, 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.level(addr, time.Now(), true)
-	if b.tokens < 1 {
-		return false
+	now := time.Now()
+	b := l.bucketOf(addr, now, true)
+	for _, r := range b.refused {
+		if r.h == h && r.at.After(now.Add(-refusedFor)) {
+			return false, r.k
+		}
 	}
-	b.tokens--
-	return true
+	if !l.hasUnit(b, now) {
+		return false, kindRateLimited
+	}
+	l.take(b, now)
+	return true, 0
 }
 
-// refund gives back the unit a successful attempt reserved.
-func (l *Limiter) refund(addr netip.Addr) {
+// settle ends an attempt reserve let through: a success, or a failure on
+// the server's side, gets its unit back; a failure that is the client's
+// keeps it spent, and is remembered to be repeated.
+func (l *Limiter) settle(addr netip.Addr, h uint64, err error) {
 	if l.off() {
 		return
 	}
+	k := kindOf(err)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b := l.level(addr, time.Now(), false); b != nil {
-		b.tokens = min(l.burst, b.tokens+1)
+	now := time.Now()
+	b := l.bucketOf(addr, now, false)
+	if b == nil {
+		return
 	}
+	if err == nil || !refusals[k].spends {
+		b.full = b.full.Add(-l.every)
+		return
+	}
+	switch k {
+	case kindInvalid, kindExpired, kindRevoked:
+		// The same credential will fail the same way: repeat it. (Not
+		// forbidden: that depends on the route, such as its room.)
+		b.refused[b.next] = refused{h: h, k: k, at: now}
+		b.next = (b.next + 1) % refusedKept
+	}
+}
+
+// hash is the hash a credential's refusals are remembered by.
+func (l *Limiter) hash(cred string) uint64 {
+	if l.off() {
+		return 0
+	}
+	return maphash.String(l.seed, cred)
 }
 
 // spend takes one unit for an attempt refused before the Verifier.
@@ -131,8 +204,8 @@ func (l *Limiter) spend(addr netip.Addr) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.level(addr, time.Now(), true)
-	b.tokens = max(0, b.tokens-1)
+	now := time.Now()
+	l.take(l.bucketOf(addr, now, true), now)
 }
 
 // evict makes room: first the addresses whose budget is whole again (they
@@ -140,7 +213,7 @@ func (l *Limiter) spend(addr netip.Addr) {
 // walk runs at most once per cap/8 new addresses. l.mu is held.
 func (l *Limiter) evict(now time.Time) {
 	for k, b := range l.m {
-		if b.tokens+float64(now.Sub(b.at))/float64(l.every) >= l.burst {
+		if !b.full.After(now) {
 			delete(l.m, k)
 		}
 	}

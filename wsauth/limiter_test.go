@@ -23,8 +23,8 @@ func TestLimitedAddressesAreNotHeard(t *testing.T) {
 				a := wsauth.New(v, rt.strategy, &wsauth.Options{Limiter: wsauth.NewLimiter(3, time.Minute), Events: ev.hook})
 				n := newVNet(t, wsauth.Handler(a, echo))
 				ctx := vctx(t)
-				for range 3 {
-					if c, out := rt.dial(ctx, vURL, "mallory-token", n.opts()); c != nil || !rt.refusedAs(out, 401, 4401) {
+				for i := range 3 {
+					if c, out := rt.dial(ctx, vURL, fmt.Sprintf("mallory-%d", i), n.opts()); c != nil || !rt.refusedAs(out, 401, 4401) {
 						t.Fatalf("within the budget: %v", out)
 					}
 				}
@@ -104,7 +104,7 @@ func TestLimiterPoolsIPv6Networks(t *testing.T) {
 		n := newVNet(t, wsauth.Handler(a, echo))
 		ctx := vctx(t)
 		for i := range 2 {
-			transport.DialQuery(ctx, vURL, "mallory-token", n.from(fmt.Sprintf("2001:db8::%x", i+1)))
+			transport.DialQuery(ctx, vURL, fmt.Sprintf("mallory-%d", i), n.from(fmt.Sprintf("2001:db8::%x", i+1)))
 		}
 		if _, resp, _ := transport.DialQuery(ctx, vURL, "alice-token", n.from("2001:db8::ffff")); resp == nil || resp.StatusCode != 429 {
 			t.Fatalf("same /64: %v", resp)
@@ -138,7 +138,7 @@ func TestDefaultLimiter(t *testing.T) {
 		n := newVNet(t, wsauth.Handler(a, echo))
 		ctx := vctx(t)
 		for i := range 21 {
-			_, resp, _ := transport.DialQuery(ctx, vURL, "mallory-token", n.opts())
+			_, resp, _ := transport.DialQuery(ctx, vURL, fmt.Sprintf("mallory-%d", i), n.opts())
 			want := 401
 			if i == 20 {
 				want = 429
@@ -157,12 +157,12 @@ func TestFailedRefreshesSpendTheBudget(t *testing.T) {
 		a := wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Limiter: lim})
 		n := newVNet(t, wsauth.Handler(a, echo))
 		ctx := vctx(t)
-		for range 2 {
+		for i := range 2 {
 			c, _, err := transport.DialFirstMessage(ctx, vURL, "alice-token", n.opts())
 			if err != nil {
 				t.Fatal(err)
 			}
-			transport.Refresh(ctx, c, "mallory-token")
+			transport.Refresh(ctx, c, fmt.Sprintf("mallory-%d", i))
 			wantClose(t, ctx, c, transport.CloseUnauthenticated)
 			c.CloseNow()
 		}
@@ -171,4 +171,107 @@ func TestFailedRefreshesSpendTheBudget(t *testing.T) {
 			t.Fatalf("after two failed refreshes: %v", code)
 		}
 	})
+}
+
+// TestRepeatedCredentialSpendsOnce: a client that retries one refused
+// credential in a loop is refused the same way each time, without the
+// Verifier and without spending more of its address's budget, so that
+// another user behind the same address still gets in.
+func TestRepeatedCredentialSpendsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := verifier()
+		v.Set("expired", wsauth.Principal{Subject: "carol", ExpiresAt: time.Now().Add(-time.Minute)})
+		a := wsauth.New(v, wsauth.FirstMessage{}, &wsauth.Options{Limiter: wsauth.NewLimiter(3, time.Hour)})
+		n := newVNet(t, wsauth.Handler(a, echo))
+		ctx := vctx(t)
+		for range 1000 {
+			if _, code, _ := dialFirst(ctx, vURL, "expired", n.opts()); code != transport.CloseUnauthenticated {
+				t.Fatalf("the repeated token: %v, want 4401 each time", code)
+			}
+		}
+		if n := v.Calls(); n != 1 {
+			t.Fatalf("the verifier saw the repeated token %d times, want 1", n)
+		}
+		c, _, err := transport.DialFirstMessage(ctx, vURL, "alice-token", n.opts())
+		if err != nil {
+			t.Fatalf("another user from the same address: %v", err)
+		}
+		c.CloseNow()
+		// Half a minute later the token is checked again.
+		time.Sleep(31 * time.Second)
+		dialFirst(ctx, vURL, "expired", n.opts())
+		if n := v.Calls(); n != 3 {
+			t.Fatalf("after half a minute: %d verifier calls, want 3", n)
+		}
+	})
+}
+
+// TestSharedAddressUnderAttack measures what a valid user behind the same
+// address as an attacker sending distinct bad credentials sees, under the
+// default budget (20, then one a second): the user retries every 100 ms,
+// a little after the attacker in each instant (the attacker's best case).
+// At the budget's edge (a guess a second) and flooding (100 a second) the
+// attacker takes every attempt the address earns back, so the user waits
+// for the attack to end, and is in within the next refill after it. A
+// client that repeats one bad credential costs the others nothing
+// (TestRepeatedCredentialSpendsOnce). The figures go to SECURITY.md.
+func TestSharedAddressUnderAttack(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		every time.Duration // between guesses
+	}{
+		{"edge", time.Second},
+		{"flood", 10 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a := wsauth.New(verifier(), wsauth.FirstMessage{}, nil)
+				n := newVNet(t, wsauth.Handler(a, echo))
+				ctx := vctx(t)
+				for i := range 20 {
+					dialFirst(ctx, vURL, fmt.Sprintf("guess-%d", i), n.opts())
+				}
+				stop := make(chan struct{})
+				done := make(chan int)
+				go func() {
+					sent := 0
+					tick := time.NewTicker(tt.every)
+					defer tick.Stop()
+					for {
+						select {
+						case <-stop:
+							done <- sent
+							return
+						case <-tick.C:
+							dialFirst(ctx, vURL, fmt.Sprintf("guess-more-%d", sent), n.opts())
+							sent++
+						}
+					}
+				}()
+				time.Sleep(3 * time.Millisecond) // the user's phase: after the attacker's
+				userIn := func(within time.Duration) (time.Duration, int) {
+					start := time.Now()
+					for tries := 1; time.Since(start) <= within; tries++ {
+						if c, _, err := transport.DialFirstMessage(ctx, vURL, "alice-token", n.opts()); err == nil {
+							c.CloseNow()
+							return time.Since(start), tries
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+					return -1, 0
+				}
+				in, tries := userIn(30 * time.Second)
+				close(stop)
+				sent := <-done
+				after, _ := userIn(1200 * time.Millisecond)
+				t.Logf("%s attack, %d guesses in 30 s: the user in after %v (%d tries; -1: not during the attack); after it stopped: in after %v", tt.name, sent, in, tries, after)
+				if in >= 0 {
+					t.Fatalf("the user got in during the attack after %v: the attacker took fewer attempts than the budget gives", in)
+				}
+				if after < 0 {
+					t.Fatal("the user is still refused after the next refill once the attack stopped")
+				}
+			})
+		})
+	}
 }

@@ -143,8 +143,9 @@ func (at *attempt) answer(c *Conn) error {
 // was at fault, so at most the budget's worth of attempts reach the
 // Verifier however many arrive at once.
 func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, current *Principal) (Principal, error) {
-	if !a.limiter.reserve(peer.Addr) {
-		return Principal{}, fail(kindRateLimited, nil)
+	h := a.limiter.hash(cred)
+	if ok, repeated := a.limiter.reserve(peer.Addr, h); !ok {
+		return Principal{}, fail(repeated, errRepeated(repeated))
 	}
 	p, err := a.verify(ctx, cred, peer)
 	if err == nil && current != nil && p.Subject != current.Subject {
@@ -156,13 +157,19 @@ func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, curre
 	if err == nil {
 		err = a.authorizeSafely(ctx, p, peer.Request)
 	}
-	if err == nil || !refusalOf(err).spends {
-		a.limiter.refund(peer.Addr)
-	}
+	a.limiter.settle(peer.Addr, h, err)
 	if err != nil {
 		return Principal{}, err
 	}
 	return p, nil
+}
+
+// errRepeated says why a refusal came without a check.
+func errRepeated(k kind) error {
+	if k == kindRateLimited {
+		return nil
+	}
+	return errors.New("refused a moment ago, not checked again")
 }
 
 // verify runs the Verifier with panics recovered and its result checked,

@@ -968,8 +968,10 @@ func TestRateLimit(t *testing.T) {
 	n := newNode(t, config{AuthFailBurst: 2})
 	alice := n.login(t, "alice")
 	forged := alice
-	forged.token = "not.a.token"
 	for i, want := range []websocket.StatusCode{transport.CloseUnauthenticated, transport.CloseUnauthenticated, transport.CloseTooManyAttempts} {
+		// Distinct forgeries: a repeated one is refused as before,
+		// without spending more of the budget.
+		forged.token = fmt.Sprintf("not.a.token%d", i)
 		if _, code := n.dial(t, "first-message+token", forged, "general"); code != want {
 			t.Errorf("forged token #%d: close %d, want %d", i+1, code, want)
 		}
@@ -991,8 +993,8 @@ func TestRateLimit(t *testing.T) {
 	t.Run("off", func(t *testing.T) {
 		n := newNode(t, config{AuthFailBurst: -1})
 		forged := n.login(t, "alice")
-		forged.token = "not.a.token"
 		for i := range 20 + 5 {
+			forged.token = fmt.Sprintf("not.a.token%d", i)
 			if _, code := n.dial(t, "first-message+token", forged, "general"); code != transport.CloseUnauthenticated {
 				t.Fatalf("forged token #%d: close %d, want %d", i+1, code, transport.CloseUnauthenticated)
 			}
