@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/internal/breaks"
 	"github.com/wsauth/wsauth/transport"
 )
 
@@ -57,11 +58,18 @@ func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, e
 	if at.first != nil {
 		c.remember(cred, p) // per-message: later frames repeat it
 	}
-	if err := c.begin(); err != nil {
-		return nil, at.refuse(err, false)
-	}
-	if err := at.answer(c); err != nil {
-		return nil, err
+	if breaks.RegisterLate.Load() {
+		if err := at.answer(c); err != nil {
+			return nil, err
+		}
+		a.registry.addLate(&c.life, &p)
+	} else {
+		if err := c.begin(); err != nil {
+			return nil, at.refuse(err, false)
+		}
+		if err := at.answer(c); err != nil {
+			return nil, err
+		}
 	}
 	a.emit(c.ctx, Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: at.peer.Addr})
 	return c, nil
@@ -144,20 +152,31 @@ func (at *attempt) answer(c *Conn) error {
 // Verifier however many arrive at once.
 func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, current *Principal) (Principal, error) {
 	h := a.limiter.hash(cred)
-	if ok, repeated := a.limiter.reserve(peer.Addr, h); !ok {
+	late := breaks.SpendAfterVerify.Load()
+	if late {
+		if a.limiter.limited(peer.Addr) {
+			return Principal{}, fail(kindRateLimited, nil)
+		}
+	} else if ok, repeated := a.limiter.reserve(peer.Addr, h); !ok {
 		return Principal{}, fail(repeated, errRepeated(repeated))
 	}
 	p, err := a.verify(ctx, cred, peer)
 	if err == nil && current != nil && p.Subject != current.Subject {
 		err = fail(kindSubjectChanged, nil)
 	}
-	if err == nil {
+	if err == nil && !(current != nil && breaks.SkipRevocationsOnRefresh.Load()) {
 		err = a.registry.checkStore(ctx, &p)
 	}
 	if err == nil {
 		err = a.authorizeSafely(ctx, p, peer.Request)
 	}
-	a.limiter.settle(peer.Addr, h, err)
+	if late {
+		if err != nil && refusalOf(err).spends {
+			a.limiter.spend(peer.Addr)
+		}
+	} else {
+		a.limiter.settle(peer.Addr, h, err)
+	}
 	if err != nil {
 		return Principal{}, err
 	}
