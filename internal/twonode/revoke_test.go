@@ -35,6 +35,20 @@ func signJWT(t *testing.T, sub, jti string) string {
 	return tok
 }
 
+// jwtVerifier accepts the tokens of signJWT.
+func jwtVerifier(t *testing.T) *jwtverify.Verifier {
+	t.Helper()
+	keys, err := jwtverify.Keys(map[string]any{"": jwtverify.HMACKey(jwtKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jv, err := jwtverify.New([]string{"HS256"}, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jv
+}
+
 // revokeNode is an application server whose registry shares revocations
 // and the deny list through its own client of one Redis.
 type revokeNode struct {
@@ -50,14 +64,7 @@ func newRevokeNode(t *testing.T, client redis.UniversalClient) revokeNode {
 	if err := reg.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwtverify.Keys(map[string]any{"": jwtverify.HMACKey(jwtKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jv, err := jwtverify.New([]string{"HS256"}, keys, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	jv := jwtVerifier(t)
 	auth := wsauth.New(jv, wsauth.FirstMessage{}, &wsauth.Options{Registry: reg})
 	srv := httptest.NewServer(wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
 		for {
