@@ -157,6 +157,15 @@ func (c *Conn) writeControl(ctx context.Context, v json.Marshaler) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	if cn, ok := c.sock.(closeNower); ok {
+		// coder/websocket keeps the context of the last write for the
+		// life of the connection: bounding the write with a timer rather
+		// than a derived context keeps nothing more alive. A write still
+		// running at the deadline is ended as the context would end it.
+		t := time.AfterFunc(answerTimeout, func() { cn.CloseNow() })
+		defer t.Stop()
+		return c.sock.Write(ctx, websocket.MessageText, b)
+	}
 	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
 	return c.sock.Write(ctx, websocket.MessageText, b)

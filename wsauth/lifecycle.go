@@ -44,8 +44,12 @@ type life struct {
 	cut    bool   // the closer cuts the connection (Middleware): the client sees 1006
 
 	// Registry indexes, guarded by the Registry's lock.
-	subject string
-	ids     [2]ticket.Key // the revocation IDs (Principal.revocationIDs)
+	subject    string
+	ids        [2]ticket.Key // the revocation IDs (Principal.revocationIDs)
+	registered bool
+	// pos is l's index in the Registry's slices: bySubject[subject], then
+	// byID[ids[0]] and byID[ids[1]].
+	pos [3]int
 }
 
 // init readies l, which is part of a Conn or a Middleware session, so
@@ -86,18 +90,18 @@ func (l *life) attach(closer func(websocket.StatusCode, string), notify func(tim
 	return true
 }
 
-// set makes p the principal, re-indexes l in the Registry (its token ID
+// set makes p, which is never changed afterwards, the principal, re-indexes l in the Registry (its token ID
 // may have changed) and re-arms the timer. A token revoked meanwhile ends
 // l.
-func (l *life) set(p Principal) {
-	l.principal.Store(&p)
-	if !l.a.registry.reindex(l, &p) {
+func (l *life) set(p *Principal) {
+	l.principal.Store(p)
+	if !l.a.registry.reindex(l, p) {
 		l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.armLocked(&p)
+	l.armLocked(p)
 }
 
 // armLocked (re)arms the one timer: for the expiry notice, if l sends

@@ -71,13 +71,16 @@ func (s PerMessage) carry(at *attempt) (string, error) {
 }
 
 func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageType, b []byte) (Message, bool, error) {
-	if typ == websocket.MessageText {
+	m := &c.memo
+	tok, data, err := parseEnvelope(typ, b, m.known)
+	// A refresh frame has no data, so it is never an envelope: looking
+	// for one only when the envelope is refused keeps it off the path of
+	// every frame.
+	if err != nil && typ == websocket.MessageText {
 		if ok, perr := refreshFrame(b); ok {
 			return Message{}, false, c.refresh(ctx, b, perr)
 		}
 	}
-	m := &c.memo
-	tok, data, err := parseEnvelope(typ, b, m.known)
 	// Fast path: the token this connection verified last, still
 	// unexpired. The comparison is of full bytes, so it never accepts
 	// another token.
@@ -96,9 +99,10 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 		keep := s.DropInvalid && k != kindSubjectChanged && k != kindRateLimited
 		return Message{}, false, c.refuseFrame(err, settled, keep)
 	}
-	c.remember(string(tok), p)
+	pp := &p // one copy, shared by the memo and the life
+	c.remember(string(tok), pp)
 	if p.ExpiresAt.After(c.Principal().ExpiresAt) {
-		c.set(p)
+		c.set(pp)
 		c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
 	}
 	return Message{Type: typ, Data: data, Principal: p}, true, nil
@@ -127,13 +131,13 @@ type frameMemo struct {
 
 // remember keeps tok and p for the fast path, when the Verifier says its
 // answer holds until p expires. The token kept is the Verifier's copy.
-func (c *Conn) remember(tok string, p Principal) {
+func (c *Conn) remember(tok string, p *Principal) {
 	if c.a.stable == nil || p.ExpiresAt.IsZero() {
 		return
 	}
 	m := &c.memo
 	if m.p != nil && m.known.String() == tok {
-		m.p = &p
+		m.p = p
 		return
 	}
 	keep, ok := c.a.stable.Stable(tok)
@@ -145,5 +149,5 @@ func (c *Conn) remember(tok string, p Principal) {
 	if err != nil {
 		return
 	}
-	*m = frameMemo{known: cred, p: &p}
+	*m = frameMemo{known: cred, p: p}
 }

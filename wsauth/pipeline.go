@@ -56,7 +56,7 @@ func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, e
 	c := &Conn{req: r, first: at.first}
 	c.init(a, r.Context(), at.peer.Addr, at.start, p)
 	if at.first != nil {
-		c.remember(cred, p) // per-message: later frames repeat it
+		c.remember(cred, c.principal.Load()) // per-message: later frames repeat it
 	}
 	if breaks.RegisterLate.Load() {
 		if err := at.answer(c); err != nil {
@@ -282,7 +282,33 @@ func (at *attempt) upgrade() error {
 	// Hijacking clears the deadline again; libraries that hijack before
 	// writing the 101 (gorilla) bound that write themselves.
 	rc.SetWriteDeadline(time.Now().Add(answerTimeout))
-	s, err := at.a.upgrade(at.w, at.r, at.protocol)
+	// The upgrade runs on a goroutine of its own: writing the 101 needs
+	// more than 8 KiB of stack under the pipeline's frames, and the
+	// handler's goroutine would keep the grown stack for the whole life
+	// of the connection (BENCHMARKS.md, section 4).
+	type result struct {
+		s     Socket
+		err   error
+		panic any
+	}
+	done := make(chan result, 1)
+	go func() {
+		var res result
+		defer func() {
+			// A panicking Options.Upgrade panics in the handler's
+			// goroutine, where net/http recovers it, as it would inline.
+			if res.panic = recover(); res.panic != nil {
+				done <- res
+			}
+		}()
+		res.s, res.err = at.a.upgrade(at.w, at.r, at.protocol)
+		done <- res
+	}()
+	res := <-done
+	if res.panic != nil {
+		panic(res.panic)
+	}
+	s, err := res.s, res.err
 	if err != nil {
 		return fmt.Errorf("wsauth: upgrade: %w", err)
 	}
@@ -307,7 +333,9 @@ func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.Mess
 		row := refusals[kindTimeout]
 		s.Close(row.code, row.text)
 	})
-	typ, b, err := s.Read(at.r.Context())
+	// The deadline is the timer: a context without Done spares coder a
+	// watcher per connection.
+	typ, b, err := s.Read(context.WithoutCancel(at.r.Context()))
 	if !timer.Stop() || timedOut.Load() {
 		at.answered = true
 		if cn, ok := s.(closeNower); ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/transport"
@@ -52,19 +53,42 @@ func (q Query) receive(ctx context.Context, c *Conn, typ websocket.MessageType, 
 
 // stripQuery removes the parameter name from r's URL and RequestURI, in
 // place: the request is shared with the middleware around the handler.
+// The other parameters are kept as they were written. A query
+// url.ParseQuery refuses is dropped whole rather than guessed at.
 func stripQuery(r *http.Request, name string) {
 	if r.URL == nil || r.URL.RawQuery == "" {
 		return
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		// Unparsable: drop the whole query rather than guess at it.
-		r.URL.RawQuery = ""
-	} else if _, ok := q[name]; ok {
-		q.Del(name)
-		r.URL.RawQuery = q.Encode()
-	} else {
+	raw := r.URL.RawQuery
+	kept, dropped := make([]byte, 0, len(raw)), false
+	for rest := raw; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
+		key, _, _ := strings.Cut(part, "=")
+		if strings.Contains(part, ";") {
+			kept, dropped = nil, true // as url.ParseQuery refuses it
+			break
+		}
+		k, err := url.QueryUnescape(key)
+		if err != nil {
+			kept, dropped = nil, true
+			break
+		}
+		if k == name && part != "" {
+			dropped = true
+			continue
+		}
+		if part == "" {
+			continue
+		}
+		if len(kept) > 0 {
+			kept = append(kept, '&')
+		}
+		kept = append(kept, part...)
+	}
+	if !dropped {
 		return
 	}
+	r.URL.RawQuery = string(kept)
 	r.RequestURI = r.URL.RequestURI()
 }

@@ -65,7 +65,7 @@ func (c *Conn) refresh(ctx context.Context, b []byte, perr error) error {
 	if err != nil {
 		return c.refuseFrame(err, true, false)
 	}
-	c.set(p)
+	c.set(&p)
 	c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
 	if err := c.writeControl(ctx, transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
 		return fmt.Errorf("wsauth: refresh: auth_ok: %w", err)

@@ -35,9 +35,11 @@ type Registry struct {
 	bus      ticket.Bus
 	listened atomic.Bool
 
-	mu        sync.Mutex
-	bySubject map[string]map[*life]struct{}
-	byID      map[ticket.Key]map[*life]struct{}
+	mu sync.Mutex
+	// Live connections. Slices rather than sets: most subjects have one
+	// connection, and a slice of one costs a fifth of a map of one.
+	bySubject map[string][]*life
+	byID      map[ticket.Key][]*life
 	n         int
 	// Recent revocations, by the time they happened.
 	subjects map[string]time.Time
@@ -55,8 +57,8 @@ func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
 	return &Registry{
 		store:     store,
 		bus:       bus,
-		bySubject: make(map[string]map[*life]struct{}),
-		byID:      make(map[ticket.Key]map[*life]struct{}),
+		bySubject: make(map[string][]*life),
+		byID:      make(map[ticket.Key][]*life),
 		subjects:  make(map[string]time.Time),
 		ids:       make(map[ticket.Key]time.Time),
 	}
@@ -163,15 +165,11 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	r.forgetOld(now)
 	if rev.Subject != "" {
 		r.subjects[rev.Subject] = now
-		for l := range r.bySubject[rev.Subject] {
-			ended = append(ended, l)
-		}
+		ended = append(ended, r.bySubject[rev.Subject]...)
 	}
 	if rev.ID != (ticket.Key{}) {
 		r.ids[rev.ID] = now
-		for l := range r.byID[rev.ID] {
-			ended = append(ended, l)
-		}
+		ended = append(ended, r.byID[rev.ID]...)
 	}
 	r.mu.Unlock()
 	reason := closeReason(rev.Reason)
@@ -188,10 +186,8 @@ func (r *Registry) catchUp(ctx context.Context) {
 	}
 	r.mu.Lock()
 	lives := make([]*life, 0, r.n)
-	for _, set := range r.bySubject {
-		for l := range set {
-			lives = append(lives, l)
-		}
+	for _, ls := range r.bySubject {
+		lives = append(lives, ls...)
 	}
 	r.mu.Unlock()
 	for _, l := range lives {
@@ -244,10 +240,7 @@ func (r *Registry) add(l *life, p *Principal) bool {
 	if r.revokedLocked(p, ids) {
 		return false
 	}
-	l.subject, l.ids = p.Subject, ids
-	insert(r.bySubject, l.subject, l)
-	r.index(l)
-	r.n++
+	r.register(l, p.Subject, ids)
 	return true
 }
 
@@ -256,10 +249,7 @@ func (r *Registry) add(l *life, p *Principal) bool {
 func (r *Registry) addLate(l *life, p *Principal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l.subject, l.ids = p.Subject, p.revocationIDs()
-	insert(r.bySubject, l.subject, l)
-	r.index(l)
-	r.n++
+	r.register(l, p.Subject, p.revocationIDs())
 	l.mu.Lock()
 	l.armLocked(p)
 	l.mu.Unlock()
@@ -271,11 +261,14 @@ func (r *Registry) reindex(l *life, p *Principal) bool {
 	ids := p.revocationIDs()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.bySubject[l.subject][l]; !ok {
+	if !l.registered {
 		return true // not registered, or gone already
 	}
 	if r.revokedLocked(p, ids) {
 		return false
+	}
+	if ids[1] == ids[0] {
+		ids[1] = ticket.Key{}
 	}
 	if ids != l.ids {
 		r.unindex(l)
@@ -285,31 +278,50 @@ func (r *Registry) reindex(l *life, p *Principal) bool {
 	return true
 }
 
+// register files l under subject and ids. r.mu is held.
+func (r *Registry) register(l *life, subject string, ids [2]ticket.Key) {
+	if ids[1] == ids[0] {
+		ids[1] = ticket.Key{} // one entry, removed once
+	}
+	l.subject, l.ids, l.registered = subject, ids, true
+	l.pos[0] = insert(r.bySubject, subject, l)
+	r.index(l)
+	r.n++
+}
+
 // remove forgets l; it is idempotent.
 func (r *Registry) remove(l *life) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.bySubject[l.subject][l]; !ok {
+	if !l.registered {
 		return
 	}
-	drop(r.bySubject, l.subject, l)
+	l.registered = false
+	drop(r.bySubject, l.subject, l.pos[0], func(m *life, i int) { m.pos[0] = i })
 	r.unindex(l)
 	r.n--
 }
 
 // index and unindex file l under its revocation IDs. r.mu is held.
 func (r *Registry) index(l *life) {
-	for _, k := range l.ids {
+	for i, k := range l.ids {
 		if k != (ticket.Key{}) {
-			insert(r.byID, k, l)
+			l.pos[1+i] = insert(r.byID, k, l)
 		}
 	}
 }
 
 func (r *Registry) unindex(l *life) {
-	for _, k := range l.ids {
+	for i, k := range l.ids {
 		if k != (ticket.Key{}) {
-			drop(r.byID, k, l)
+			drop(r.byID, k, l.pos[1+i], func(m *life, j int) {
+				// m is under k in the slot of whichever of its IDs k is.
+				if m.ids[0] == k {
+					m.pos[1] = j
+				} else {
+					m.pos[2] = j
+				}
+			})
 		}
 	}
 }
@@ -335,20 +347,31 @@ func (r *Registry) forgetOld(now time.Time) {
 	}
 }
 
-func insert[K comparable](m map[K]map[*life]struct{}, k K, l *life) {
-	set := m[k]
-	if set == nil {
-		set = make(map[*life]struct{})
-		m[k] = set
-	}
-	set[l] = struct{}{}
+// insert appends l to m[k] and returns its index there.
+func insert[K comparable](m map[K][]*life, k K, l *life) int {
+	ls := append(m[k], l)
+	m[k] = ls
+	return len(ls) - 1
 }
 
-func drop[K comparable](m map[K]map[*life]struct{}, k K, l *life) {
-	set := m[k]
-	delete(set, l)
-	if len(set) == 0 {
+// drop removes the entry at index i of m[k], filling the hole with the
+// last entry, whose new index moved records.
+func drop[K comparable](m map[K][]*life, k K, i int, moved func(*life, int)) {
+	ls := m[k]
+	last := len(ls) - 1
+	if i != last {
+		ls[i] = ls[last]
+		moved(ls[i], i)
+	}
+	ls[last] = nil
+	switch {
+	case last == 0:
 		delete(m, k)
+	case last < cap(ls)/4:
+		// A subject that had many connections does not keep the room.
+		m[k] = append([]*life(nil), ls[:last]...)
+	default:
+		m[k] = ls[:last]
 	}
 }
 

@@ -8,13 +8,19 @@
 //	go run ./internal/connmem -n 10000
 //	go run ./internal/connmem -n 10000 -kinds bare,query -heapprofile /tmp/q.pprof
 //	CONNMEM_PROFILE_RATE=1 go run ./internal/connmem -n 2000 -heapprofile /tmp/hp
+//	CONNMEM_MAXSTACK=8192 GOTRACEBACK=system go run ./internal/connmem -n 1 -kinds query
 //
-// Each server handler blocks in Read, as an idle chat connection does.
-// Ticket kinds fetch one ticket per connection from the server (bound to
-// the connection's source address) right before dialing; JWT kinds
-// present an HS256 token minted here with a key shared with the child.
-// Clients are spread over 127.0.0.2… (-sources) so that ports do not run
-// short. The soft limit on open files is raised to the hard limit.
+// Each wsauth kind is wsauth.New(verifier, strategy{}, opts) with the
+// strategy's defaults, served by wsauth.Handler; each server handler blocks
+// in Read, as an idle chat connection does. Ticket kinds fetch one ticket
+// per connection from the server (bound to the connection's source
+// address) right before dialing; JWT kinds present an HS256 token minted
+// here with a key shared with the child (jwtverify, cache on), one user per
+// connection; the in-band kinds wait for the server's auth_ok. Clients are
+// spread over 127.0.0.2… (-sources) so that ports do not run short. The
+// soft limit on open files is raised to the hard limit.
+//
+// CONNMEM_MAXSTACK finds what grows a stack (see maxStackEnv).
 package main
 
 import (
@@ -52,6 +58,7 @@ import (
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/jwtverify"
 )
 
 // kinds are the server flavours measured, bare first: it is the baseline.
@@ -64,6 +71,13 @@ const keyEnv = "CONNMEM_KEY"
 // profileRateEnv, if set, is the server's runtime.MemProfileRate, for
 // -heapprofile: 1 samples every allocation.
 const profileRateEnv = "CONNMEM_PROFILE_RATE"
+
+// maxStackEnv, if set, is the server's debug.SetMaxStack, in bytes: with
+// 8192, the first goroutine whose stack grows past 8 KiB (a handshake
+// that leaves a connection with a 16 KiB stack) crashes the server with
+// the traceback of the call that grew it; GOTRACEBACK=system adds each
+// frame's sp and fp, so its size.
+const maxStackEnv = "CONNMEM_MAXSTACK"
 
 func main() {
 	serve := flag.Bool("serve", false, "run as the server child (internal)")
@@ -80,6 +94,9 @@ func main() {
 	if *serve {
 		if r, err := strconv.Atoi(os.Getenv(profileRateEnv)); err == nil {
 			runtime.MemProfileRate = r
+		}
+		if n, err := strconv.Atoi(os.Getenv(maxStackEnv)); err == nil {
+			debug.SetMaxStack(n)
 		}
 		if err := runServer(*kind); err != nil {
 			log.Fatal(err)
@@ -292,8 +309,10 @@ func dial(kind, base string, hc *http.Client, key []byte, i int) (*websocket.Con
 	case "first-message-jwt":
 		c, _, err = transport.DialFirstMessage(ctx, ws, token(key, i), opts)
 	case "per-message":
-		if c, _, err = websocket.Dial(ctx, ws, opts); err == nil {
-			err = transport.NewTokenConn(c, token(key, i)).Write(ctx, []byte(`{"text":"hi"}`))
+		// The server answers the first envelope with auth_ok.
+		var tc *transport.TokenConn
+		if tc, _, err = transport.DialPerMessage(ctx, ws, token(key, i), []byte(`{"text":"hi"}`), opts); err == nil {
+			c = tc.Conn()
 		}
 	default:
 		return nil, fmt.Errorf("unknown kind %q", kind)
@@ -339,19 +358,23 @@ func token(key []byte, i int) string {
 // runServer serves one kind on a loopback port and prints the address.
 func runServer(kind string) error {
 	key, err := hex.DecodeString(os.Getenv(keyEnv))
-	if err != nil || len(key) < wsauth.MinHMACKeySize {
+	if err != nil || len(key) < 32 {
 		return errors.New("no key in " + keyEnv)
 	}
 	store := memstore.New(nil)
-	tickets := &wsauth.Options{Verifier: wsauth.Tickets(&ticket.Redeemer{Store: store})}
-	jv, err := wsauth.NewJWT(&wsauth.JWTOptions{Algorithms: []string{"HS256"}, Keys: map[string]any{"": key}})
+	tickets := wsauth.Tickets(&ticket.Redeemer{Store: store}, nil)
+	keys, err := jwtverify.Keys(map[string]any{"": jwtverify.HMACKey(key)})
 	if err != nil {
 		return err
 	}
-	jwts := &wsauth.Options{Verifier: jv}
+	jv, err := jwtverify.New([]string{"HS256"}, keys, nil) // cache on, the default
+	if err != nil {
+		return err
+	}
+	var opts *wsauth.Options
 	idle := func(ctx context.Context, c *wsauth.Conn) {
 		for {
-			if _, err := c.ReadMessage(ctx); err != nil {
+			if _, err := c.Read(ctx); err != nil {
 				return
 			}
 		}
@@ -394,15 +417,15 @@ func runServer(kind string) error {
 			}
 		})
 	case "query":
-		ws = wsauth.Handler(wsauth.Query(tickets), idle)
+		ws = wsauth.Handler(wsauth.New(tickets, wsauth.Query{}, opts), idle)
 	case "subprotocol":
-		ws = wsauth.Handler(wsauth.Subprotocol(tickets), idle)
+		ws = wsauth.Handler(wsauth.New(tickets, wsauth.Subprotocol{}, opts), idle)
 	case "first-message":
-		ws = wsauth.Handler(wsauth.FirstMessage(tickets), idle)
+		ws = wsauth.Handler(wsauth.New(tickets, wsauth.FirstMessage{}, opts), idle)
 	case "first-message-jwt":
-		ws = wsauth.Handler(wsauth.FirstMessage(jwts), idle)
+		ws = wsauth.Handler(wsauth.New(jv, wsauth.FirstMessage{}, opts), idle)
 	case "per-message":
-		ws = wsauth.Handler(wsauth.PerMessage(jwts), idle)
+		ws = wsauth.Handler(wsauth.New(jv, wsauth.PerMessage{}, opts), idle)
 	default:
 		return fmt.Errorf("unknown kind %q", kind)
 	}
@@ -417,6 +440,9 @@ func runServer(kind string) error {
 		}
 		json.NewEncoder(w).Encode(s)
 	})
+	// What only the first connection of a process pays: encoding/json
+	// builds its encoder of auth_ok's wire type (a deep stack) once.
+	transport.AuthOK{Subject: "warm-up", ExpiresAt: time.Now()}.MarshalJSON()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -432,14 +458,24 @@ func runServer(kind string) error {
 	return srv.Serve(ln)
 }
 
+// memStats is readStats' buffer: a runtime.MemStats is about 6 KB, which
+// on the stack would grow the stats request's goroutine past
+// CONNMEM_MAXSTACK.
+var (
+	statsMu  sync.Mutex
+	memStats runtime.MemStats
+)
+
 // readStats collects garbage, returns freed memory to the OS and reads
 // the heap, stacks and RSS.
 func readStats() stats {
 	runtime.GC()
 	runtime.GC()
 	debug.FreeOSMemory()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
+	statsMu.Lock()
+	defer statsMu.Unlock()
+	m := &memStats
+	runtime.ReadMemStats(m)
 	return stats{
 		HeapAlloc:  m.HeapAlloc,
 		HeapInuse:  m.HeapInuse,

@@ -13,12 +13,16 @@
 // its API calls and its WebSocket: spreading clients over several
 // addresses keeps ephemeral ports from running short.
 //
-// The handshake latency is the WebSocket dial alone (for first-message up
-// to auth_ok; for jwt up to the first envelope written, as the server does
-// not answer it); the login and ticket requests are timed apart as
-// "credential". Messages (-m, in total, -rate per second) are sent round
-// robin over the connections; each is delivered by the server to every
-// member of the room, which the clients count.
+// Every endpoint of the chat answers in band: query and subprotocol send
+// {"type":"auth_ok",…} right after the 101, first-message answers the auth
+// frame with it, and jwt (per-message) its first envelope. A connection
+// counts as open once its client has read that auth_ok, and the handshake
+// latency is the WebSocket dial up to it; the login and ticket requests
+// are timed apart as "credential". Messages (-m, in total, -rate per
+// second) are sent round robin over the connections; each is delivered by
+// the server to every member of the room, which the clients count. The
+// server's own frames ({"type":"expiring"} before an access token expires,
+// auth_ok after a refresh) are counted apart, not as chat messages.
 //
 // Memory per connection: this process's heap and RSS, and with
 // -server-pid the server's RSS (from /proc/<pid>/status), measured before
@@ -93,8 +97,9 @@ func main() {
 type client struct {
 	ws       *websocket.Conn
 	tc       *transport.TokenConn // jwt only
-	received atomic.Int64
-	closed   atomic.Int32 // close code once the server closed it while held
+	received atomic.Int64         // chat messages
+	control  atomic.Int64         // wsauth's frames: expiring, auth_ok
+	closed   atomic.Int32         // close code once the server closed it while held
 }
 
 func run(c config) error {
@@ -188,10 +193,11 @@ func run(c config) error {
 		tick.Stop()
 	}
 	time.Sleep(c.hold)
-	var delivered int64
+	var delivered, control int64
 	kicked := map[int32]int{}
 	for _, cl := range live {
 		delivered += cl.received.Load()
+		control += cl.control.Load()
 		if code := cl.closed.Load(); code != 0 {
 			kicked[code]++
 		}
@@ -229,6 +235,9 @@ func run(c config) error {
 	fmt.Println()
 	fmt.Printf("messages:      %d sent, %d delivered (%d expected: every member of %s, this node only)\n",
 		sent, delivered, int64(sent)*int64(len(live)), c.room)
+	if control > 0 {
+		fmt.Printf("server frames: %d (expiring, auth_ok) while held, not counted as messages\n", control)
+	}
 	if len(kicked) > 0 {
 		fmt.Printf("closed by the server while held: %v (close code: count)\n", kicked)
 	}
@@ -269,18 +278,20 @@ func connect(c config, ws string, hc *http.Client, user string) (cl *client, cre
 	t1 := time.Now()
 	switch c.strategy {
 	case "query":
-		cl.ws, _, err = transport.DialQuery(ctx, path, ticket, opts)
+		if cl.ws, _, err = transport.DialQuery(ctx, path, ticket, opts); err == nil {
+			err = readAuthOK(ctx, cl.ws)
+		}
 	case "subprotocol":
-		cl.ws, _, err = transport.DialSubprotocol(ctx, path, ticket, []string{"chat.v1"}, opts)
+		if cl.ws, _, err = transport.DialSubprotocol(ctx, path, ticket, []string{"chat.v1"}, opts); err == nil {
+			err = readAuthOK(ctx, cl.ws)
+		}
 	case "first-message":
 		cl.ws, _, err = transport.DialFirstMessage(ctx, path, ticket, opts)
 	case "jwt":
-		if cl.ws, _, err = websocket.Dial(ctx, path, opts); err == nil {
-			cl.tc = transport.NewTokenConn(cl.ws, token)
-			// A frame without text only authenticates and joins.
-			if err = cl.tc.Write(ctx, json.RawMessage(`{"text":""}`)); err != nil {
-				cl.ws.CloseNow()
-			}
+		// A frame without text only authenticates and joins; the server
+		// answers it with auth_ok.
+		if cl.tc, _, err = transport.DialPerMessage(ctx, path, token, json.RawMessage(`{"text":""}`), opts); err == nil {
+			cl.ws = cl.tc.Conn()
 		}
 	}
 	dial = max(time.Since(t1), 1)
@@ -289,6 +300,23 @@ func connect(c config, ws string, hc *http.Client, user string) (cl *client, cre
 	}
 	cl.ws.SetReadLimit(1 << 20)
 	return cl, cred, dial, nil
+}
+
+// readAuthOK reads the auth_ok an in-band handshake strategy sends after
+// the 101; anything else closes c. A refusal after the upgrade is a close
+// frame, which the error then wraps.
+func readAuthOK(ctx context.Context, c *websocket.Conn) error {
+	typ, b, err := c.Read(ctx)
+	if err == nil {
+		var ok transport.AuthOK
+		if typ != websocket.MessageText {
+			err = errors.New("auth reply is a binary frame")
+		} else if err = ok.UnmarshalJSON(b); err == nil {
+			return nil
+		}
+	}
+	c.CloseNow()
+	return err
 }
 
 func (cl *client) send(text string) error {
@@ -301,18 +329,36 @@ func (cl *client) send(text string) error {
 	return cl.ws.Write(ctx, websocket.MessageText, data)
 }
 
-// readLoop counts what the room sends until the connection ends.
+// readLoop counts what the room sends until the connection ends: chat
+// messages, and apart from them wsauth's control frames.
 func (cl *client) readLoop() {
 	for {
-		_, _, err := cl.ws.Read(context.Background())
+		_, b, err := cl.ws.Read(context.Background())
 		if err != nil {
 			if code := websocket.CloseStatus(err); code != -1 {
 				cl.closed.Store(int32(code))
 			}
 			return
 		}
+		if isControl(b) {
+			cl.control.Add(1)
+			continue
+		}
 		cl.received.Add(1)
 	}
+}
+
+// isControl reports whether b is one of wsauth's server frames
+// ({"type":"expiring",…}, {"type":"auth_ok",…}) rather than a chat
+// message, which has no "type".
+func isControl(b []byte) bool {
+	if !bytes.Contains(b, []byte(`"type"`)) {
+		return false
+	}
+	var f struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(b, &f) == nil && (f.Type == transport.TypeExpiring || f.Type == transport.TypeAuthOK)
 }
 
 func login(ctx context.Context, hc *http.Client, base, user string) (string, []*http.Cookie, error) {

@@ -2,7 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -38,6 +40,32 @@ func checkKnown(t *testing.T, b []byte, parse func([]byte, Credential) ([]byte, 
 		tok2, data2, err2 := parse(b, k)
 		if !bytes.Equal(tok1, tok2) || !bytes.Equal(data1, data2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
 			t.Fatalf("known %q: (%q, %q, %v), without: (%q, %q, %v)", c, tok2, data2, err2, tok1, data1, err1)
+		}
+	}
+}
+
+// FuzzScanValue holds scanValue to json.Valid: a value, with only
+// whitespace around it, is valid for one exactly when it is for the other.
+func FuzzScanValue(f *testing.F) {
+	for _, s := range []string{`0`, `-1.5e+3`, `"a\u00e9"`, `{"a":[1,{"b":null}],"c":true}`, `[]`, `{}`, ` [ 1 , 2 ] `, `01`, `1.`, `[1,]`, `{"a"}`, `tru`, `nul`, `"\x"`, `[[[[[[[[[[]]]]]]]]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		i := skipWS(b, 0)
+		end, ok := scanValue(b, i)
+		got := ok && skipWS(b, end) == len(b)
+		if want := json.Valid(b); got != want {
+			t.Fatalf("scanValue %v (end %d), json.Valid %v", got, end, want)
+		}
+	})
+}
+
+func TestScanValueDepth(t *testing.T) {
+	for _, n := range []int{maxValueDepth, maxValueDepth + 1} {
+		b := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+		end, ok := scanValue(b, 0)
+		if want := n <= maxValueDepth; ok != want || ok && end != len(b) {
+			t.Errorf("depth %d: ok %v end %d, want ok %v", n, ok, end, want)
 		}
 	}
 }

@@ -210,55 +210,149 @@ func isHex(c byte) bool {
 }
 
 // scanValue returns the offset just past the JSON value starting at b[i],
-// and whether that value is valid JSON. It finds the extent cheaply and
-// leaves the grammar of numbers, literals and containers to json.Valid.
+// and whether that value is valid JSON, as json.Valid judges it (the fuzz
+// target FuzzScanValue holds them to it). It is json.Valid's grammar
+// without its per-byte state machine: frames are checked on every
+// message. Open containers are kept on a small stack of their own, so a
+// deeply nested value costs no goroutine stack.
 func scanValue(b []byte, i int) (end int, ok bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		end, _, ok = scanString(b, i)
-		return end, ok
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				e, _, ok := scanString(b, j)
-				if !ok {
-					return 0, false
-				}
-				j = e - 1
-			case '{', '[':
-				depth++
-				if depth > maxValueDepth {
-					return 0, false
-				}
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, json.Valid(b[i : j+1])
-				}
-			}
-		}
-		return 0, false
-	default:
-		j := i
-		for j < len(b) && !isDelim(b[j]) {
-			j++
-		}
-		if j == i {
+	var buf [64]byte
+	open := buf[:0] // '{' or '[' per container not yet closed
+	for {
+		// At the start of a value.
+		if i >= len(b) {
 			return 0, false
 		}
-		return j, json.Valid(b[i:j])
+		done := true // whether the value ends here or opens a container
+		switch c := b[i]; c {
+		case '{', '[':
+			if len(open) == maxValueDepth {
+				return 0, false
+			}
+			i = skipWS(b, i+1)
+			if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+				i++
+				break
+			}
+			open = append(open, c)
+			done = false
+			if c == '{' {
+				if i, ok = scanKey(b, i); !ok {
+					return 0, false
+				}
+			}
+		case '"':
+			if i, _, ok = scanString(b, i); !ok {
+				return 0, false
+			}
+		case 't':
+			if i, ok = scanLiteral(b, i, "true"); !ok {
+				return 0, false
+			}
+		case 'f':
+			if i, ok = scanLiteral(b, i, "false"); !ok {
+				return 0, false
+			}
+		case 'n':
+			if i, ok = scanLiteral(b, i, "null"); !ok {
+				return 0, false
+			}
+		default:
+			if i, ok = scanNumber(b, i); !ok {
+				return 0, false
+			}
+		}
+		// After a complete value: close what it completes, or move on to
+		// the next element.
+		for done {
+			if len(open) == 0 {
+				return i, true
+			}
+			i = skipWS(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			top := open[len(open)-1]
+			switch b[i] {
+			case top + 2:
+				open = open[:len(open)-1]
+				i++
+			case ',':
+				i = skipWS(b, i+1)
+				if top == '{' {
+					if i, ok = scanKey(b, i); !ok {
+						return 0, false
+					}
+				}
+				done = false
+			default:
+				return 0, false
+			}
+		}
 	}
 }
 
-func isDelim(c byte) bool {
-	switch c {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
-		return true
+// scanKey consumes an object key and its colon at b[i] and the whitespace
+// after them, returning the offset of the member's value.
+func scanKey(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
 	}
-	return false
+	end, _, ok := scanString(b, i)
+	if !ok {
+		return 0, false
+	}
+	i = skipWS(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return 0, false
+	}
+	return skipWS(b, i+1), true
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
+}
+
+// scanNumber consumes a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = digits(b, i+1)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
 }

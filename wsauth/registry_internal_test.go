@@ -1,0 +1,98 @@
+package wsauth
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wsauth/wsauth/ticket"
+)
+
+// TestRegistryIndexes adds and removes connections in random order, with
+// shared subjects, shared and equal jti and sid claims and re-indexing,
+// and checks after every step that each live connection is found exactly
+// where its positions say, and that a revocation finds exactly the live
+// connections it names.
+func TestRegistryIndexes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	r := NewRegistry(nil, nil)
+	live := map[*life]*Principal{}
+	principal := func() *Principal {
+		c := map[string]any{}
+		if rng.IntN(3) > 0 {
+			c["jti"] = fmt.Sprint("j", rng.IntN(5))
+		}
+		switch rng.IntN(3) {
+		case 0:
+			c["sid"] = fmt.Sprint("s", rng.IntN(3))
+		case 1:
+			if j, ok := c["jti"]; ok {
+				c["sid"] = j // the same ID under both claims
+			}
+		}
+		return &Principal{Subject: fmt.Sprint("u", rng.IntN(4)), Claims: c}
+	}
+	check := func(step int) {
+		t.Helper()
+		n := 0
+		for k, ls := range r.bySubject {
+			for i, l := range ls {
+				if l.subject != k || l.pos[0] != i || live[l] == nil {
+					t.Fatalf("step %d: bySubject[%s][%d] misfiled", step, k, i)
+				}
+				n++
+			}
+		}
+		if n != len(live) || r.len() != n {
+			t.Fatalf("step %d: %d filed, %d counted, %d live", step, n, r.len(), len(live))
+		}
+		want := map[ticket.Key]int{}
+		for l := range live {
+			if l.ids[1] == l.ids[0] && l.ids[0] != (ticket.Key{}) {
+				t.Fatalf("step %d: the same ID filed twice", step)
+			}
+			for j, k := range l.ids {
+				if k == (ticket.Key{}) {
+					continue
+				}
+				want[k]++
+				if ls := r.byID[k]; l.pos[1+j] >= len(ls) || ls[l.pos[1+j]] != l {
+					t.Fatalf("step %d: byID slot %d misfiled", step, j)
+				}
+			}
+		}
+		for k, ls := range r.byID {
+			if len(ls) != want[k] {
+				t.Fatalf("step %d: %d filed under an ID, %d live", step, len(ls), want[k])
+			}
+		}
+	}
+	for step := range 3000 {
+		switch op := rng.IntN(10); {
+		case op < 5 || len(live) == 0:
+			l, p := new(life), principal()
+			if !r.add(l, p) {
+				t.Fatalf("step %d: add refused without a revocation", step)
+			}
+			live[l] = p
+		case op < 7:
+			for l, p := range live {
+				q := *principal()
+				q.Subject = p.Subject
+				if !r.reindex(l, &q) {
+					t.Fatalf("step %d: reindex refused", step)
+				}
+				live[l] = &q
+				break
+			}
+		default:
+			for l := range live {
+				r.remove(l)
+				r.remove(l) // idempotent
+				delete(live, l)
+				break
+			}
+		}
+		check(step)
+	}
+}
