@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,53 +195,147 @@ type e2eChat struct {
 // logged then (visible with -v or on failure).
 func e2eStart(t *testing.T, bin, name, key string, args ...string) *e2eChat {
 	t.Helper()
-	l := &e2eLog{url: make(chan string, 1)}
-	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "CHAT_JWT_KEY="+key)
-	cmd.Stdout = l
-	cmd.Stderr = l
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the chat %s: %v", name, err)
+	p, err := e2eLaunch(bin, name, key, "127.0.0.1:0", args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	var waitErr error
-	early := false // exited before listening, reported already
+	t.Cleanup(func() { p.finish(t) })
+	return &e2eChat{URL: p.url, name: name, log: p.log}
+}
+
+// e2eProc is one chat process.
+type e2eProc struct {
+	name    string
+	url     string
+	cmd     *exec.Cmd
+	log     *e2eLog
+	exited  chan struct{} // closed once the process has been waited for
+	waitErr error         // set before exited is closed
+}
+
+// e2eLaunch starts bin listening on addr with CHAT_JWT_KEY=key and the
+// extra flags args, and returns once it has printed its address. The
+// caller stops it (finish, stop).
+func e2eLaunch(bin, name, key, addr string, args ...string) (*e2eProc, error) {
+	p := &e2eProc{name: name, log: &e2eLog{url: make(chan string, 1)}, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{"-addr", addr}, args...)...)
+	p.cmd.Env = append(os.Environ(), "CHAT_JWT_KEY="+key)
+	p.cmd.Stdout = p.log
+	p.cmd.Stderr = p.log
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the chat %s: %w", name, err)
+	}
 	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
 	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-			if !early {
-				t.Errorf("chat %s exited before the test ended: %v", name, waitErr)
-			}
-		default:
-			if err := cmd.Process.Signal(os.Interrupt); err != nil {
-				cmd.Process.Kill()
-			}
-			select {
-			case <-exited:
-			case <-time.After(e2eStopTimeout):
-				t.Errorf("chat %s did not exit within %v of SIGINT; killing it", name, e2eStopTimeout)
-				cmd.Process.Kill()
-				<-exited
-			}
-		}
-		t.Logf("chat %s output:\n%s", name, l)
-	})
 	timer := time.NewTimer(e2eStartTimeout)
 	defer timer.Stop()
 	select {
-	case u := <-l.url:
-		return &e2eChat{URL: u, name: name, log: l}
-	case <-exited:
-		early = true
-		t.Fatalf("chat %s exited before listening: %v", name, waitErr)
+	case p.url = <-p.log.url:
+		return p, nil
+	case <-p.exited:
+		return nil, fmt.Errorf("chat %s exited before listening: %v\n%s", name, p.waitErr, p.log)
 	case <-timer.C:
-		t.Fatalf("chat %s printed no %q line within %v", name, "chat: listening on http://…", e2eStartTimeout)
+		p.cmd.Process.Kill()
+		<-p.exited
+		return nil, fmt.Errorf("chat %s printed no %q line within %v\n%s", name, "chat: listening on http://…", e2eStartTimeout, p.log)
 	}
-	return nil
+}
+
+// stop stops p with SIGINT (killing it if it has not exited within
+// e2eStopTimeout) and reports whether it had exited on its own before, and
+// whether it had to be killed.
+func (p *e2eProc) stop() (early, killed bool) {
+	select {
+	case <-p.exited:
+		return true, false
+	default:
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		p.cmd.Process.Kill()
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(e2eStopTimeout):
+		killed = true
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+	return false, killed
+}
+
+// finish stops p at the end of a test: a process that exited on its own
+// before, or does not exit on SIGINT, fails t. It logs p's output.
+func (p *e2eProc) finish(t *testing.T) {
+	switch early, killed := p.stop(); {
+	case early:
+		t.Errorf("chat %s exited before the test ended: %v", p.name, p.waitErr)
+	case killed:
+		t.Errorf("chat %s did not exit within %v of SIGINT; killed it", p.name, e2eStopTimeout)
+	}
+	t.Logf("chat %s output:\n%s", p.name, p.log)
+}
+
+// e2eRestarter runs a chat process that a test may restart on the same
+// address, as a deployment would: POST /restart on its control server
+// stops the process (SIGINT: its connections are closed with 1001) and
+// starts a new one, and answers 204 once that one listens. The process
+// running when t ends is stopped then.
+type e2eRestarter struct {
+	t         *testing.T
+	bin, key  string
+	name      string
+	addr      string // host:port, the same for every process
+	args      []string
+	URL       string // the chat's
+	Control   string // the control server's
+	mu        sync.Mutex
+	cur       *e2eProc
+	restarted int
+}
+
+// e2eStartRestartable starts the chat as e2eStart does, and a control
+// server to restart it.
+func e2eStartRestartable(t *testing.T, bin, name, key string, args ...string) *e2eRestarter {
+	t.Helper()
+	p, err := e2eLaunch(bin, name, key, "127.0.0.1:0", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &e2eRestarter{t: t, bin: bin, key: key, name: name, addr: strings.TrimPrefix(p.url, "http://"), args: args, URL: p.url, cur: p}
+	ctl := httptest.NewServer(r)
+	r.Control = ctl.URL
+	t.Cleanup(func() {
+		ctl.Close()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.cur.finish(t)
+	})
+	return r
+}
+
+func (r *e2eRestarter) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost || req.URL.Path != "/restart" {
+		http.Error(w, "POST /restart only", http.StatusNotFound)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.cur
+	start := time.Now()
+	r.cur.finish(r.t)
+	r.restarted++
+	name := fmt.Sprintf("%s (restart %d)", r.name, r.restarted)
+	p, err := e2eLaunch(r.bin, name, r.key, r.addr, r.args...)
+	if err != nil {
+		r.t.Errorf("restart the chat %s on %s: %v", old.name, r.addr, err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	r.cur = p
+	r.t.Logf("chat %s: restarted on %s in %v", r.name, r.addr, time.Since(start).Round(time.Millisecond))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // e2eRunNode runs `node --test e2e/<file>` with env added to this process's
@@ -297,7 +392,9 @@ const e2eJWTTTL = 4 * time.Second
 // TestE2EBrowser runs e2e/browser.test.mjs: alice and bob chatting in
 // headless Chromium on every strategy, carol refused on the page, pages
 // staying connected past their access token's expiry (refresh in place),
-// and a logout closing alice's other page. With
+// pages reconnecting by themselves, with fresh credentials, after the chat
+// restarts on the same port (with Redis, so that the sessions outlive the
+// process; see e2eRestarter), and a logout closing alice's other page. With
 // CHAT_SCREENSHOT=path it also writes a screenshot of alice's page there
 // (a relative path is relative to examples/chat).
 func TestE2EBrowser(t *testing.T) {
@@ -312,9 +409,44 @@ func TestE2EBrowser(t *testing.T) {
 		}
 		env = append(env, "CHAT_SCREENSHOT="+abs)
 	}
-	srv := e2eStart(t, e2eBuild(t), "A", e2eKey(t), "-jwt-ttl", e2eJWTTTL.String())
-	env = append(env, "CHAT_URL="+srv.URL, fmt.Sprintf("CHAT_JWT_TTL_SECONDS=%d", int(e2eJWTTTL.Seconds())))
+	args := []string{"-jwt-ttl", e2eJWTTTL.String()}
+	// The restart test needs the sessions to outlive the process: in
+	// memory, a restarted chat refuses every credential issued before it
+	// started (everyone logs in again); in Redis they live on.
+	if rdb := e2eRedisForRestart(t); rdb != "" {
+		srv := e2eStartRestartable(t, e2eBuild(t), "A", e2eKey(t), append(args, "-redis", rdb)...)
+		env = append(env, "CHAT_URL="+srv.URL, "CHAT_CONTROL_URL="+srv.Control)
+	} else {
+		srv := e2eStart(t, e2eBuild(t), "A", e2eKey(t), args...)
+		env = append(env, "CHAT_URL="+srv.URL)
+	}
+	env = append(env, fmt.Sprintf("CHAT_JWT_TTL_SECONDS=%d", int(e2eJWTTTL.Seconds())))
 	e2eRunNode(t, node, "browser.test.mjs", env...)
+}
+
+// e2eRedisForRestart starts a redis-server for the browser test's restart
+// and returns its address, or "" without redis-server, when the restart
+// test is then skipped; with WSAUTH_REQUIRE_E2E=1 (or
+// WSAUTH_REQUIRE_REDIS=1) a missing redis-server fails t instead.
+func e2eRedisForRestart(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv(redistest.RequireEnv) != "1" {
+			e2eUnavailableOr(t, "redis-server not found on PATH: the browser test's server restart needs it (apt-get install redis-server)")
+			return ""
+		}
+	}
+	return redistest.Start(t).Addr
+}
+
+// e2eUnavailableOr fails t when WSAUTH_REQUIRE_E2E=1, and otherwise only
+// logs what is missing: part of the test is skipped.
+func e2eUnavailableOr(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv(e2eRequireEnv) == "1" {
+		t.Fatalf("%s (%s=1: not skipping)", msg, e2eRequireEnv)
+	}
+	t.Log(msg)
 }
 
 // TestE2ETwoNodes runs two chat processes on one real redis-server with

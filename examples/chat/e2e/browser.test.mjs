@@ -11,10 +11,14 @@
 //
 // With CHAT_JWT_TTL_SECONDS=N (the server's -jwt-ttl, a few seconds), a
 // page connected with an access token (first-message, jwt) stays
-// connected, and chatting, past the first token's expiry: wsauth.js
-// refreshes it in place when the server says {"type":"expiring"}. Last,
-// alice logs out on one page, which closes her other page's connection
-// with 4401 "logged out", while bob chats on.
+// connected, and chatting, past the first token's expiry: the client
+// (transport/js, served as /wsauth.js) refreshes it in place when the
+// server says {"type":"expiring"}. With
+// CHAT_CONTROL_URL (the Go test's, which can restart the chat on the same
+// port), alice's and bob's pages reconnect by themselves after a restart,
+// each with a fresh credential. Last, alice logs out on one page, which
+// closes her other page's connection with 4401 "logged out", while bob
+// chats on.
 //
 // The page is driven by the element ids documented at the top of
 // examples/chat/static/index.html.
@@ -65,9 +69,10 @@ const userOf = (key) => key.replace(/\d+$/, '');
 
 before(async () => {
   browser = await chromium.launch({ executablePath, headless: true, chromiumSandbox: false, args: ARGS, timeout: 30_000 });
-  for (const user of ['alice', 'bob', 'carol']) {
-    pages[user] = await openPage(user);
-  }
+  const users = ['alice', 'bob', 'carol'];
+  (await Promise.all(users.map(openPage))).forEach((page, i) => {
+    pages[users[i]] = page;
+  });
 });
 
 after(async () => {
@@ -127,6 +132,7 @@ async function expectText(page, selector, re, who) {
 // that (switching while connected has a test of its own below).
 async function connect(key, strategy, room, credential = 'ticket') {
   const page = pages[key];
+  await front(page);
   if (/^\s*connected\b/.test(await page.locator('#status').textContent())) {
     await page.click('#disconnect-button');
     await expectText(page, '#status', /^\s*(closed|disconnected|not connected)\b/, key);
@@ -141,9 +147,18 @@ async function expectConnected(key, strategy, room) {
   await expectText(pages[key], '#status', new RegExp(`^\\s*connected as ${userOf(key)} to ${room} via ${strategy}\\b`), key);
 }
 
+// front brings a page to the front when it shares its browser context
+// with another one: Chromium throttles the animation frames of a page
+// behind another, and every Playwright action waits for two of them (its
+// "stable" check), a second or more each.
+async function front(page) {
+  if (page.context().pages().length > 1) await page.bringToFront();
+}
+
 // say types text into a page's message box and sends it.
 async function say(key, text) {
   const page = pages[key];
+  await front(page);
   await page.fill('#message-input', text);
   await page.click('#send-button');
 }
@@ -254,14 +269,16 @@ async function watchStatus(page) {
   });
 }
 
-describe('refresh in place', { skip: !(jwtTTL > 0 && jwtTTL <= 10) && 'needs a server with a short -jwt-ttl (CHAT_JWT_TTL_SECONDS)' }, () => {
-  for (const [strategy, label] of [['first-message', 'first-message with an access token'], ['jwt', 'jwt']]) {
+// alice and bob at once, each on one strategy: waiting past a token's
+// expiry is most of the test's time.
+describe('refresh in place', { skip: !(jwtTTL > 0 && jwtTTL <= 10) && 'needs a server with a short -jwt-ttl (CHAT_JWT_TTL_SECONDS)', concurrency: true }, () => {
+  for (const [key, strategy, label] of [['alice', 'first-message', 'first-message with an access token'], ['bob', 'jwt', 'jwt']]) {
     test(`over ${label}: still connected and chatting past the first token's expiry`, async () => {
-      await Promise.all([connect('alice', strategy, 'general', 'access'), connect('bob', 'query', 'general')]);
-      await Promise.all([expectConnected('alice', strategy, 'general'), expectConnected('bob', 'query', 'general')]);
-      const page = pages.alice;
+      await connect(key, strategy, 'general', 'access');
+      await expectConnected(key, strategy, 'general');
+      const page = pages[key];
       await watchStatus(page);
-      const rec = sockets.alice.at(-1);
+      const rec = sockets[key].at(-1);
       const firstExp = expOf(credentialOf(rec)) * 1000;
       assert.ok(firstExp - Date.now() <= jwtTTL * 1000, `the first token expires in ${firstExp - Date.now()} ms, more than -jwt-ttl`);
 
@@ -270,34 +287,94 @@ describe('refresh in place', { skip: !(jwtTTL > 0 && jwtTTL <= 10) && 'needs a s
       let n = 0;
       while (n === 0 || Date.now() < firstExp + 500) {
         n++;
-        await expectText(page, '#status', new RegExp(`token refreshed ${n}×`), 'alice');
+        await expectText(page, '#status', new RegExp(`token refreshed ${n}×`), key);
       }
 
-      const text = `alice after ${n} refreshes over ${strategy}`;
-      await say('alice', text);
-      await expectMessage('bob', 'alice', text);
-      await expectMessage('alice', 'alice', text);
+      // Its own message back: the server took it, from key, after the
+      // first token expired.
+      const text = `${key} after ${n} refreshes over ${strategy}`;
+      await say(key, text);
+      await expectMessage(key, key, text);
 
-      assert.equal(sockets.alice.at(-1), rec, 'the page opened another WebSocket');
+      assert.equal(sockets[key].at(-1), rec, 'the page opened another WebSocket');
       assert.ok(!rec.ws.isClosed(), 'the WebSocket closed');
       const seen = await page.evaluate(() => window.statusSeen);
       assert.ok(!seen.some((t) => /closed|error|failed/.test(t)), `the status showed ${JSON.stringify(seen)}`);
-      assert.match(await page.locator('#status').textContent(), new RegExp(`^\\s*connected as alice to general via ${strategy} · token refreshed \\d+×`));
+      assert.match(await page.locator('#status').textContent(), new RegExp(`^\\s*connected as ${key} to general via ${strategy} · token refreshed \\d+×`));
       // What went over the wire: expiring notices, and the page's answers.
       const received = rec.received.map((p) => JSON.parse(p));
       assert.ok(received.some((f) => f.type === 'expiring' && f.in >= 1), `no expiring notice in ${JSON.stringify(received)}`);
+      // On both strategies a refresh frame, answered with auth_ok; on jwt
+      // also the keep-alive (never an envelope the chat would see), and
+      // the envelope after it carries the fresh token.
       const sent = rec.sent.slice(1).map((p) => JSON.parse(p));
+      assert.ok(sent.filter((f) => f.type === 'refresh').length >= n, `refresh frames: ${JSON.stringify(sent.map((f) => f.type ?? 'data'))}`);
+      assert.ok(received.filter((f) => f.type === 'auth_ok').length >= n + 1, 'auth_ok frames');
       if (strategy === 'jwt') {
-        const tokens = new Set(sent.map((f) => f.token));
-        assert.ok(tokens.size >= 2, 'the envelopes carried no fresh token');
-      } else {
-        assert.ok(sent.filter((f) => f.type === 'refresh').length >= n, `refresh frames: ${JSON.stringify(sent.map((f) => f.type))}`);
-        assert.ok(received.filter((f) => f.type === 'auth_ok').length >= n + 1, 'auth_ok frames');
+        const envelopes = sent.filter((f) => 'data' in f);
+        assert.deepEqual(envelopes.map((f) => f.data), [{ text }], 'envelopes after the first');
+        assert.notEqual(envelopes[0].token, credentialOf(rec), 'the envelope after the refreshes carried the first token');
       }
       // Nothing of wsauth's reached the message list.
       assert.ok(!(await page.locator('#messages .message').allTextContents()).some((t) => /expiring|auth_ok/.test(t)));
     });
   }
+});
+
+// controlURL restarts the chat: POST /restart stops the process (its
+// connections close with 1001) and starts a new one on the same address,
+// and answers once that one listens (examples/chat/e2e_test.go).
+const controlURL = process.env.CHAT_CONTROL_URL;
+
+describe('a server restart', { skip: !controlURL && 'needs CHAT_CONTROL_URL: run through go test, with redis-server installed' }, () => {
+  test('the pages reconnect by themselves, each with a fresh credential, and chat on', async () => {
+    await Promise.all([connect('alice', 'query', 'general'), connect('bob', 'first-message', 'general', 'access')]);
+    await Promise.all([expectConnected('alice', 'query', 'general'), expectConnected('bob', 'first-message', 'general')]);
+    const old = { alice: sockets.alice.at(-1), bob: sockets.bob.at(-1) };
+    const oldTicket = new URL(old.alice.ws.url()).searchParams.get('ticket');
+    const oldToken = credentialOf(old.bob);
+    await Promise.all([watchStatus(pages.alice), watchStatus(pages.bob)]);
+
+    const res = await fetch(controlURL + '/restart', { method: 'POST' });
+    assert.equal(res.status, 204, `POST /restart: ${await res.text()}`);
+
+    for (const [key, strategy] of [['alice', 'query'], ['bob', 'first-message']]) {
+      const page = pages[key];
+      // The page went through "reconnecting…" and is connected again.
+      try {
+        await page.waitForFunction(
+          () => {
+            const i = window.statusSeen.findIndex((t) => t.startsWith('reconnecting'));
+            return i >= 0 && window.statusSeen.slice(i).some((t) => t.startsWith('connected'));
+          },
+          undefined,
+          { timeout: WAIT },
+        );
+      } catch (err) {
+        const seen = await page.evaluate(() => window.statusSeen);
+        throw new Error(`${key}: not reconnected within ${WAIT} ms; the status showed ${JSON.stringify(seen)}`, { cause: err });
+      }
+      await expectConnected(key, strategy, 'general');
+      const seen = await page.evaluate(() => window.statusSeen);
+      assert.ok(!seen.some((t) => /^\s*(closed|error)\b/.test(t)), `${key}: the status showed ${JSON.stringify(seen)}`);
+      assert.ok(old[key].ws.isClosed(), `${key}: the old WebSocket is open`);
+      const open = sockets[key].filter(({ ws }) => !ws.isClosed());
+      assert.equal(open.length, 1, `${key}: open WebSockets`);
+      assert.notEqual(open[0], old[key]);
+    }
+    // A fresh credential each: a new single-use ticket, a new access token.
+    const now = { alice: sockets.alice.find(({ ws }) => !ws.isClosed()), bob: sockets.bob.find(({ ws }) => !ws.isClosed()) };
+    const ticket = new URL(now.alice.ws.url()).searchParams.get('ticket');
+    assert.ok(ticket && ticket !== oldTicket, 'alice reconnected with the old ticket');
+    assert.notEqual(credentialOf(now.bob), oldToken, 'bob reconnected with the old access token');
+
+    const text = 'alice, back after the restart';
+    await say('alice', text);
+    await Promise.all([expectMessage('bob', 'alice', text), expectMessage('alice', 'alice', text)]);
+    const back = 'bob, back too';
+    await say('bob', back);
+    await expectMessage('alice', 'bob', back);
+  });
 });
 
 describe('logout', () => {
@@ -307,9 +384,9 @@ describe('logout', () => {
     pages.alice2 = await newPage(pages.alice.context(), 'alice2');
     await expectText(pages.alice2, '#user', /logged in as alice\b/, 'alice2');
 
+    // alice's two pages one after the other: each comes to the front.
     await Promise.all([
-      connect('alice', 'first-message', 'general', 'ticket'),
-      connect('alice2', 'jwt', 'general'),
+      connect('alice', 'first-message', 'general', 'ticket').then(() => connect('alice2', 'jwt', 'general')),
       connect('bob', 'subprotocol', 'general', 'access'),
     ]);
     await Promise.all([
@@ -321,6 +398,7 @@ describe('logout', () => {
     await say('alice2', hello);
     await Promise.all([expectMessage('alice', 'alice', hello), expectMessage('bob', 'alice', hello)]);
 
+    await front(pages.alice);
     await pages.alice.click('#logout-button');
     for (const key of ['alice', 'alice2']) {
       await expectText(pages[key], '#status', /^\s*closed 4401 logged out\s*$/, key);
@@ -340,6 +418,7 @@ describe('logout', () => {
     await expectConnected('bob', 'subprotocol', 'general');
 
     // Connecting again needs a login.
+    await front(pages.alice);
     await pages.alice.selectOption('#strategy', 'query');
     await pages.alice.click('#connect-button');
     await expectText(pages.alice, '#status', /^\s*error: /, 'alice');
