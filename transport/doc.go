@@ -83,7 +83,13 @@
 // # Performance
 //
 // ParseEnvelope runs on every frame in per-message mode. It walks the
-// top-level object by hand, validates member values with json.Valid, and
-// returns data aliasing its input, so it allocates only the token string.
-// It agrees with encoding/json on which inputs are valid JSON.
+// top-level object by hand, validates member values with a validator of
+// its own, and returns data aliasing its input, so it allocates only the
+// token string. It agrees with encoding/json on which inputs are valid
+// JSON (fuzz targets hold it to json.Valid).
+//
+// # Dialing from JavaScript
+//
+// Package transport/js holds the browser and Node client of this wire
+// format, @wsauth/client, and serves it to pages.
 package transport
