@@ -99,11 +99,17 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 		keep := s.DropInvalid && k != kindSubjectChanged && k != kindRateLimited
 		return Message{}, false, c.refuseFrame(err, settled, keep)
 	}
-	pp := &p // one copy, shared by the memo and the life
-	c.remember(string(tok), pp)
-	if p.ExpiresAt.After(c.Principal().ExpiresAt) {
-		c.set(pp)
-		c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
+	later := p.ExpiresAt.After(c.Principal().ExpiresAt)
+	if later || c.memorable(p) {
+		// One copy, shared by the memo and the life; none for a frame
+		// that needs neither.
+		pp := new(Principal)
+		*pp = p
+		c.remember(string(tok), pp)
+		if later {
+			c.set(pp)
+			c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
+		}
 	}
 	return Message{Type: typ, Data: data, Principal: p}, true, nil
 }
@@ -122,6 +128,12 @@ func parseEnvelope(typ websocket.MessageType, b []byte, known wire.Credential) (
 	return tok, data, nil
 }
 
+// memorable reports whether the fast path may keep p: the Verifier says
+// its answers hold until they expire, and p does expire.
+func (c *Conn) memorable(p Principal) bool {
+	return c.a.stable != nil && !p.ExpiresAt.IsZero()
+}
+
 // frameMemo is the last token a per-message connection verified with a
 // StableVerifier, and its Principal, for the fast path.
 type frameMemo struct {
@@ -132,7 +144,7 @@ type frameMemo struct {
 // remember keeps tok and p for the fast path, when the Verifier says its
 // answer holds until p expires. The token kept is the Verifier's copy.
 func (c *Conn) remember(tok string, p *Principal) {
-	if c.a.stable == nil || p.ExpiresAt.IsZero() {
+	if !c.memorable(*p) {
 		return
 	}
 	m := &c.memo
