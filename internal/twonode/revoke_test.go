@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsauth/wsauth/internal/redistest"
+	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/redisstore"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
@@ -58,12 +59,21 @@ type revokeNode struct {
 
 func newRevokeNode(t *testing.T, client redis.UniversalClient) revokeNode {
 	t.Helper()
-	reg := wsauth.NewRegistry(redisstore.New(client, nil), redisstore.NewBus(client, nil))
+	store := redisstore.New(client, nil)
+	reg := wsauth.NewRegistry(store, redisstore.NewBus(client, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := reg.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A store refuses every credential issued before its revocation list
+	// started, to the millisecond; the tokens signed next must be issued
+	// after that, which is up to a millisecond away.
+	st, err := store.Check(ctx, ticket.Key{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(st.Since.Add(time.Millisecond)))
 	jv := jwtVerifier(t)
 	auth := wsauth.New(jv, wsauth.FirstMessage{}, &wsauth.Options{Registry: reg})
 	srv := httptest.NewServer(wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
