@@ -26,7 +26,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
@@ -374,6 +374,87 @@ describe('a server restart', { skip: !controlURL && 'needs CHAT_CONTROL_URL: run
     const back = 'bob, back too';
     await say('bob', back);
     await expectMessage('alice', 'bob', back);
+  });
+});
+
+describe('the page tells the user what happened', () => {
+  test('login errors, the credential shown, sending while disconnected, long messages, rooms', async () => {
+    // alice in a context of her own: a session of its own, which her
+    // logout below does not end.
+    const context = await browser.newContext({ viewport: { width: 900, height: 780 }, deviceScaleFactor: 1 });
+    try {
+      const page = await newPage(context, 'edges');
+      const shot = async (name) => {
+        if (screenshot) await page.screenshot({ path: join(dirname(screenshot), `chat-${name}.png`), fullPage: true });
+      };
+
+      // Connect before logging in, then a wrong password: both errors
+      // look like errors.
+      await page.click('#connect-button');
+      await expectText(page, '#status', /^error: log in first$/, 'edges');
+      await page.fill('#login-username', 'alice');
+      await page.fill('#login-password', 'wrong');
+      await page.click('#login-button');
+      await expectText(page, '#user', /wrong user name or password/, 'edges');
+      assert.equal(await page.locator('#user').getAttribute('class'), 'error');
+      const color = await page.locator('#user').evaluate((el) => getComputedStyle(el).color);
+      assert.equal(color, 'rgb(176, 0, 32)', 'the login error is not shown as one');
+      await shot('login-error');
+
+      // Logging in answers "log in first".
+      await page.fill('#login-password', 'alice');
+      await page.click('#login-button');
+      await expectText(page, '#user', /logged in as alice\b/, 'edges');
+      await expectText(page, '#status', /^not connected$/, 'edges');
+      assert.notEqual(await page.locator('#user').getAttribute('class'), 'error');
+
+      // The credential box shows what each strategy sends.
+      const shown = () => page.locator('#credential').evaluate((el) => [el.disabled, el.selectedOptions[0].textContent]);
+      await page.selectOption('#strategy', 'first-message');
+      await page.selectOption('#credential', 'access');
+      await page.selectOption('#strategy', 'jwt');
+      assert.deepEqual(await shown(), [true, 'access token'], 'jwt');
+      await page.selectOption('#strategy', 'query');
+      assert.deepEqual(await shown(), [true, 'ticket'], 'query');
+      await page.selectOption('#strategy', 'first-message');
+      assert.deepEqual(await shown(), [false, 'access token'], 'first-message keeps the choice');
+
+      // Sending while disconnected says so, and keeps the text.
+      await page.fill('#message-input', 'nobody hears this');
+      await page.click('#send-button');
+      await expectText(page, '#status', /^not connected · not sent: connect first$/, 'edges');
+      assert.equal(await page.inputValue('#message-input'), 'nobody hears this');
+
+      // A 2,000-character message (the input's limit) wraps.
+      await page.selectOption('#strategy', 'query');
+      await page.selectOption('#room', 'general');
+      await page.click('#connect-button');
+      await expectText(page, '#status', /^connected as alice to general via query\b/, 'edges');
+      const long = 'x'.repeat(1990) + ' the end';
+      await page.fill('#message-input', long);
+      await page.click('#send-button');
+      const item = page.locator('#messages .message').filter({ hasText: 'the end' }).first();
+      await item.waitFor({ timeout: WAIT });
+      const [scroll, client] = await page.locator('#messages').evaluate((el) => [el.scrollWidth, el.clientWidth]);
+      assert.ok(scroll <= client, `the message list scrolls sideways: ${scroll} > ${client}`);
+      assert.equal(await item.locator('.room').textContent(), '#general');
+
+      // Another room: a line between, and the old messages keep their room.
+      await page.selectOption('#room', 'secret');
+      await page.click('#connect-button');
+      await expectText(page, '#status', /^connected as alice to secret via query\b/, 'edges');
+      await page.fill('#message-input', 'in secret now');
+      await page.click('#send-button');
+      const secret = page.locator('#messages .message').filter({ hasText: 'in secret now' }).first();
+      await secret.waitFor({ timeout: WAIT });
+      assert.equal(await secret.locator('.room').textContent(), '#secret');
+      const order = await page.locator('#messages li').evaluateAll((lis) => lis.map((li) => li.className + ':' + (li.querySelector('.room')?.textContent ?? li.textContent)));
+      const divider = order.indexOf('divider:#secret');
+      assert.ok(divider > order.indexOf('message:#general') && divider < order.indexOf('message:#secret'), `messages ${JSON.stringify(order)}`);
+      await shot('rooms');
+    } finally {
+      await context.close();
+    }
   });
 });
 

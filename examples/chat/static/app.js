@@ -22,6 +22,8 @@ let attempt = 0;
 // name of their carrier.
 const CARRIER = { query: 'query', subprotocol: 'subprotocol', 'first-message': 'first-message', jwt: 'per-message' };
 
+const NEED_LOGIN = 'error: log in first';
+
 function setStatus(text, kind = '') {
   const s = $('status');
   s.textContent = text;
@@ -48,17 +50,25 @@ function userOf(token) {
   }
 }
 
+// setUser shows the login line; an error is styled as one.
+function setUser(text, error = false) {
+  $('user').textContent = text;
+  $('user').className = error ? 'error' : 'hint';
+}
+
 function setAccess(body) {
   access = { token: body.access_token, expiresAt: new Date(body.expires_at), user: userOf(body.access_token) };
-  $('user').textContent = `logged in as ${access.user}`;
+  setUser(`logged in as ${access.user}`);
   $('login-form').hidden = true;
   $('logout-button').hidden = false;
+  // "log in first" is answered now.
+  if ($('status').textContent === NEED_LOGIN) setStatus('not connected');
 }
 
 // loggedOut shows the login form again.
 function loggedOut(text = 'not logged in') {
   access = null;
-  $('user').textContent = text;
+  setUser(text);
   $('login-form').hidden = false;
   $('logout-button').hidden = true;
   $('login-password').value = '';
@@ -83,7 +93,7 @@ let loggingIn = Promise.resolve();
 function login(ev) {
   ev.preventDefault();
   loggingIn = loggingIn.then(doLogin).catch((err) => {
-    $('user').textContent = `login failed: ${err.message}`;
+    setUser(`login failed: ${err.message}`, true);
   });
 }
 
@@ -91,7 +101,7 @@ async function doLogin() {
   const res = await postJSON('/api/login', { username: $('login-username').value, password: $('login-password').value });
   if (!res.ok) {
     access = null;
-    $('user').textContent = res.status === 401 ? 'wrong user name or password' : `login failed: HTTP ${res.status}`;
+    setUser(res.status === 401 ? 'wrong user name or password' : `login failed: HTTP ${res.status}`, true);
     return;
   }
   setAccess(await res.json());
@@ -144,9 +154,12 @@ async function logout() {
   loggedOut();
 }
 
-function addMessage(m) {
+function addMessage(m, room) {
   const li = document.createElement('li');
   li.className = 'message';
+  const where = document.createElement('span');
+  where.className = 'room';
+  where.textContent = `#${room}`;
   const from = document.createElement('span');
   from.className = 'from';
   from.textContent = m.from;
@@ -156,10 +169,29 @@ function addMessage(m) {
   const at = document.createElement('time');
   at.dateTime = m.at;
   at.textContent = new Date(m.at).toLocaleTimeString();
-  li.append(from, ': ', text, at);
+  li.append(where, from, ': ', text, at);
+  append(li);
+}
+
+function append(li) {
   const list = $('messages');
   list.append(li);
   list.scrollTop = list.scrollHeight;
+}
+
+// shownRoom is the room of the messages shown last: connecting to another
+// one draws a line, so that earlier messages are not taken for its own.
+let shownRoom = null;
+
+function enterRoom(room) {
+  if (shownRoom === room) return;
+  if (shownRoom !== null) {
+    const li = document.createElement('li');
+    li.className = 'divider';
+    li.textContent = `#${room}`;
+    append(li);
+  }
+  shownRoom = room;
 }
 
 function disconnect() {
@@ -176,7 +208,7 @@ async function connect() {
   await loggingIn;
   if (mine !== attempt) return;
   if (!access) {
-    setStatus('error: log in first', 'error');
+    setStatus(NEED_LOGIN, 'error');
     return;
   }
   const strategy = $('strategy').value;
@@ -236,9 +268,10 @@ async function connect() {
     if (cause && !closedBefore) setStatus(`error: ${cause.message ?? cause}`, 'error');
     else setStatus(`closed ${e.code} ${e.reason}`.trim(), 'closed');
   });
+  enterRoom(room);
   c.addEventListener('message', (e) => {
     try {
-      addMessage(JSON.parse(e.data));
+      addMessage(JSON.parse(e.data), room);
     } catch {
       // not a chat frame: ignore
     }
@@ -248,28 +281,48 @@ async function connect() {
   await c.connect().catch(() => {});
 }
 
-// The credential choice applies to subprotocol and first-message only.
+// The credential choice applies to subprotocol and first-message only;
+// on the other two the box shows, disabled, what they send. The choice
+// made for those two is kept.
+let chosenCredential = $('credential').value;
+
 function syncCredential() {
   const strategy = $('strategy').value;
-  $('credential').disabled = strategy === 'query' || strategy === 'jwt';
+  const fixed = { query: 'ticket', jwt: 'access' }[strategy];
+  $('credential').disabled = fixed !== undefined;
+  $('credential').value = fixed ?? chosenCredential;
 }
 
 function send(ev) {
   ev.preventDefault();
   const input = $('message-input');
   const text = input.value;
-  if (!client || text.trim() === '') return;
+  if (text.trim() === '') return;
+  if (!client) {
+    notSent('connect first');
+    return;
+  }
   try {
     client.sendJSON({ text }); // per-message: the envelope is added
     input.value = '';
   } catch (err) {
-    setStatus(`${$('status').textContent} · not sent: ${err.message}`, $('status').className);
+    notSent(err.message);
   }
+}
+
+// notSent adds why a message did not go out to the status line, once.
+function notSent(why) {
+  const s = $('status');
+  const base = s.textContent.replace(/ · not sent: .*$/, '');
+  setStatus(`${base} · not sent: ${why}`, s.className);
 }
 
 $('login-form').addEventListener('submit', login);
 $('logout-button').addEventListener('click', logout);
 $('strategy').addEventListener('change', syncCredential);
+$('credential').addEventListener('change', () => {
+  chosenCredential = $('credential').value;
+});
 syncCredential();
 $('connect-button').addEventListener('click', connect);
 $('disconnect-button').addEventListener('click', () => {
