@@ -672,7 +672,7 @@ func TestPage(t *testing.T) {
 	n := newNode(t, config{})
 	for path, want := range map[string][]string{
 		"/":          {"text/html", `id="login-username"`, `id="strategy"`, `id="status"`, `id="messages"`, `src="app.js"`},
-		"/wsauth.js": {"text/javascript", "export async function connectFirstMessage"},
+		"/wsauth.js": {"text/javascript", "export class WsauthClient"},
 		"/app.js":    {"text/javascript", "from './wsauth.js'"},
 	} {
 		resp, err := http.Get(n.ts.HTTP.URL + path)
