@@ -70,7 +70,12 @@
 //	rate_limited     ErrRateLimited  429   4429   -
 //	unavailable      ErrUnavailable  503   1011   -
 //	internal         ErrUnavailable  500   1011   -
-//	upgrade          ErrMalformed    400   -      -   (not a WebSocket handshake)
+//	upgrade          ErrMalformed    4xx   -      -   (not a WebSocket handshake)
+//
+// A request that is no WebSocket handshake is refused before its
+// credential is read, so it spends no ticket: 405 for a method other than
+// GET, 426 without the Upgrade and Connection headers or with another
+// Sec-WebSocket-Version, 400 for a bad Sec-WebSocket-Key.
 //
 // Accept's error wraps the sentinel, so errors.Is(err, ErrExpired) works;
 // Event.Reason is the finer, stable label. Fail closed: a store error, a

@@ -15,7 +15,10 @@ type EventKind string
 // Kinds of Event.
 const (
 	// EventAuthenticated: a connection (or a request passed on by
-	// Middleware) was authenticated, authorized and registered.
+	// Middleware) was authenticated, authorized and registered; it goes
+	// out before the client is told (the 101, auth_ok). Every one is
+	// followed by exactly one EventClosed for the same connection, even
+	// when the client is gone before it hears of its success.
 	EventAuthenticated EventKind = "authenticated"
 	// EventRefused: an attempt, or a later credential on a connection,
 	// was refused; Reason says why.

@@ -3,7 +3,10 @@ package wsauth_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -54,5 +57,158 @@ func TestSlogEvents(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
 		}
+	}
+}
+
+// TestEveryClosedFollowsAuthenticated: a connection ended before the
+// client heard of its success (the upgrade library refuses after the
+// credential was accepted; the client is gone before auth_ok) still gives
+// exactly one EventAuthenticated and then one EventClosed, so a gauge of
+// live connections kept from the two never goes below zero.
+func TestEveryClosedFollowsAuthenticated(t *testing.T) {
+	t.Run("upgrade refused after the check", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var ev events
+			refuse := func(w http.ResponseWriter, r *http.Request, _ string) (wsauth.Socket, error) {
+				http.Error(w, "no", http.StatusBadRequest)
+				return nil, errors.New("refused by the library")
+			}
+			a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Events: ev.hook, Upgrade: refuse})
+			n := newVNet(t, wsauth.Handler(a, echo))
+			if _, _, err := transport.DialQuery(vctx(t), vURL, "alice-token", n.opts()); err == nil {
+				t.Fatal("dialled through a refused upgrade")
+			}
+			synctest.Wait()
+			checkPairs(t, &ev, 1)
+		})
+	})
+	t.Run("gone before auth_ok", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var ev events
+			ok := make(chan struct{})
+			v := wsauth.VerifierFunc(func(ctx context.Context, cred string, p wsauth.Peer) (wsauth.Principal, error) {
+				<-ok // the client has gone by now
+				return verifier().Verify(ctx, cred, p)
+			})
+			a := wsauth.New(v, wsauth.FirstMessage{}, &wsauth.Options{Events: ev.hook})
+			n := newVNet(t, wsauth.Handler(a, echo))
+			c, _, err := websocket.Dial(vctx(t), vURL, n.opts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
+			if err := c.Write(vctx(t), websocket.MessageText, b); err != nil {
+				t.Fatal(err)
+			}
+			c.CloseNow()
+			synctest.Wait()
+			close(ok)
+			synctest.Wait()
+			checkPairs(t, &ev, 1)
+		})
+	})
+}
+
+// checkPairs checks that the events hold n connections, each one
+// EventAuthenticated and, after it, one EventClosed.
+func checkPairs(t *testing.T, ev *events, n int) {
+	t.Helper()
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	live, opened := 0, 0
+	for _, e := range ev.all {
+		switch e.Kind {
+		case wsauth.EventAuthenticated:
+			live++
+			opened++
+		case wsauth.EventClosed:
+			live--
+			if live < 0 {
+				t.Fatalf("EventClosed without EventAuthenticated: %+v", ev.all)
+			}
+		}
+	}
+	if live != 0 || opened != n {
+		t.Fatalf("%d opened, %d left open, want %d and 0: %+v", opened, live, n, ev.all)
+	}
+}
+
+// TestPeerGoneBeforeAuthFrame: a client that leaves before its auth frame
+// was sent nothing, and its refusal says so (Code 0), whichever in-band
+// strategy.
+func TestPeerGoneBeforeAuthFrame(t *testing.T) {
+	for _, s := range []wsauth.Strategy{wsauth.FirstMessage{}, wsauth.PerMessage{}} {
+		synctest.Test(t, func(t *testing.T) {
+			var ev events
+			a := wsauth.New(verifier(), s, &wsauth.Options{Events: ev.hook})
+			n := newVNet(t, wsauth.Handler(a, echo))
+			c, _, err := websocket.Dial(vctx(t), vURL, n.opts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.CloseNow()
+			synctest.Wait()
+			got := ev.of(wsauth.EventRefused)
+			if len(got) != 1 || got[0].Reason != "no_credential" || got[0].Code != 0 {
+				t.Fatalf("%T: refused events %+v, want one no_credential with Code 0", s, got)
+			}
+		})
+	}
+}
+
+// TestRequestContextEndsMidHandshake: a router's request timeout (chi's
+// middleware.Timeout) cancels the request's context while an in-band
+// client is still to send its auth frame. The checks do not run on that
+// context: a valid credential is accepted, and the connection lives on.
+func TestRequestContextEndsMidHandshake(t *testing.T) {
+	for _, s := range []wsauth.Strategy{wsauth.FirstMessage{}, wsauth.PerMessage{}} {
+		synctest.Test(t, func(t *testing.T) {
+			v := wsauth.VerifierFunc(func(ctx context.Context, cred string, p wsauth.Peer) (wsauth.Principal, error) {
+				if err := ctx.Err(); err != nil {
+					return wsauth.Principal{}, fmt.Errorf("%w: %w", wsauth.ErrUnavailable, err) // as a store would
+				}
+				return verifier().Verify(ctx, cred, p)
+			})
+			a := wsauth.New(v, s, nil)
+			upgraded := make(chan context.CancelFunc, 1)
+			h := wsauth.Handler(a, echo)
+			n := newVNet(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx, cancel := context.WithCancel(r.Context())
+				upgraded <- cancel
+				h.ServeHTTP(w, r.WithContext(ctx))
+			}))
+			var dial func() (*websocket.Conn, error)
+			switch s.(type) {
+			case wsauth.FirstMessage:
+				dial = func() (*websocket.Conn, error) {
+					c, _, err := websocket.Dial(vctx(t), vURL, n.opts())
+					if err != nil {
+						return nil, err
+					}
+					(<-upgraded)() // the request's context ends before the auth frame
+					b, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
+					return c, c.Write(vctx(t), websocket.MessageText, b)
+				}
+			case wsauth.PerMessage:
+				dial = func() (*websocket.Conn, error) {
+					c, _, err := websocket.Dial(vctx(t), vURL, n.opts())
+					if err != nil {
+						return nil, err
+					}
+					(<-upgraded)()
+					b, _ := transport.AppendEnvelope(nil, "alice-token", []byte(`"hi"`))
+					return c, c.Write(vctx(t), websocket.MessageText, b)
+				}
+			}
+			c, err := dial()
+			if err != nil {
+				t.Fatalf("%T: %v", s, err)
+			}
+			defer c.CloseNow()
+			_, b, err := c.Read(vctx(t))
+			if err != nil || !strings.Contains(string(b), `"auth_ok"`) {
+				t.Fatalf("%T: first frame %q, %v; want auth_ok", s, b, err)
+			}
+		})
 	}
 }

@@ -140,6 +140,10 @@ func ExampleEvent() {
 	auth := wsauth.New(v, wsauth.Query{}, &wsauth.Options{Events: hook})
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/ws?ticket=abc", nil)
+	req.Header.Set("Connection", "Upgrade") // a WebSocket handshake
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 	auth.Accept(rec, req)
 	fmt.Println(rec.Code, count)
 	// Output:

@@ -37,6 +37,7 @@ type attempt struct {
 	start    time.Time
 	sock     Socket   // set once upgraded
 	answered bool     // the socket was closed already (auth timeout)
+	silent   bool     // ... without a close frame: the peer was gone
 	carried  bool     // the strategy's carry ran
 	protocol string   // the application subprotocol to echo
 	first    *Message // a per-message first frame, for the first Read
@@ -58,20 +59,26 @@ func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, e
 	if at.first != nil {
 		c.remember(cred, c.principal.Load()) // per-message: later frames repeat it
 	}
+	authenticated := Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: at.peer.Addr}
 	if breaks.RegisterLate.Load() {
 		if err := at.answer(c); err != nil {
 			return nil, err
 		}
 		a.registry.addLate(&c.life, &p)
-	} else {
-		if err := c.begin(); err != nil {
-			return nil, at.refuse(err, false)
-		}
-		if err := at.answer(c); err != nil {
-			return nil, err
-		}
+		a.emit(c.ctx, authenticated)
+		return c, nil
 	}
-	a.emit(c.ctx, Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: at.peer.Addr})
+	if err := c.begin(); err != nil {
+		return nil, at.refuse(err, false)
+	}
+	// Registered: from here on the connection ends with EventClosed,
+	// whatever ends it, even before the client hears of success; so
+	// EventAuthenticated goes out now, and a gauge of live connections
+	// needs nothing else.
+	a.emit(c.ctx, authenticated)
+	if err := at.answer(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -82,6 +89,11 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*a
 	// Origin: before anything else, so a foreign page learns nothing and
 	// burns no ticket.
 	if err := checkOrigin(r, a.origins, a.sameOrigin); err != nil {
+		return nil, Principal{}, "", at.refuse(err, false)
+	}
+	// A request that is no WebSocket handshake would be refused by the
+	// library after its ticket was spent: refuse it first.
+	if err := checkHandshake(r); err != nil {
 		return nil, Principal{}, "", at.refuse(err, false)
 	}
 	// Client address.
@@ -100,8 +112,17 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*a
 	if err != nil {
 		return nil, Principal{}, "", at.refuse(err, false)
 	}
-	// Verify, revocations, authorizer.
-	p, err := a.check(r.Context(), at.peer, cred, nil)
+	// Verify, revocations, authorizer. Once upgraded, the request's
+	// context says nothing of the client, and a router's request timeout
+	// (chi's middleware.Timeout) may have ended it: the checks get its
+	// values and a deadline of their own.
+	ctx := r.Context()
+	if at.sock != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
+		defer cancel()
+	}
+	p, err := a.check(ctx, at.peer, cred, nil)
 	if err != nil {
 		return nil, Principal{}, "", at.refuse(err, true)
 	}
@@ -131,8 +152,13 @@ func (at *attempt) answer(c *Conn) error {
 	}
 	if at.a.strategy.inBand() {
 		p := c.current()
-		if err := c.writeControl(at.r.Context(), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
-			c.CloseNow()
+		if err := c.writeControl(context.WithoutCancel(at.r.Context()), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
+			c.endByPeer("gone", 0)
+			if cn, ok := c.sock.(closeNower); ok {
+				cn.CloseNow()
+			} else {
+				c.sock.Close(websocket.StatusGoingAway, "")
+			}
 			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
 		}
 	}
@@ -252,9 +278,15 @@ func (at *attempt) refuse(err error, settled bool) error {
 	report := func(code int) {
 		at.a.emit(context.WithoutCancel(at.r.Context()), Event{Kind: EventRefused, Reason: row.reason, Addr: at.peer.Addr, Code: code, Err: err})
 	}
+	var hs *handshakeError
 	switch {
+	case errors.As(err, &hs):
+		report(hs.status)
+		hs.answer(at.w)
 	case k == kindUpgrade:
 		report(0) // the library's HTTP error, whatever it was
+	case at.silent:
+		report(0)
 	case at.answered:
 		report(int(row.code))
 	case at.sock == nil && at.a.strategy.inBand() && k != kindOrigin && k != kindSubprotocol:
@@ -351,7 +383,7 @@ func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.Mess
 		// which discards what is still coming.
 		return 0, nil, fail(kindTooLarge, err)
 	case err != nil:
-		at.answered = true
+		at.answered, at.silent = true, true
 		if cn, ok := s.(closeNower); ok {
 			cn.CloseNow()
 		} else {

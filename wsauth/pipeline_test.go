@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -394,6 +395,85 @@ func TestNotAWebSocketHandshake(t *testing.T) {
 					if e.Reason != "upgrade" {
 						t.Errorf("refused event %+v, want reason upgrade", e)
 					}
+				}
+			})
+		})
+	}
+}
+
+// TestNonHandshakeSpendsNoCredential: a request that is no WebSocket
+// handshake, carrying a valid single-use credential in every carrier, is
+// refused with the status the WebSocket libraries give it before the
+// credential is read: the Verifier is never called, so the ticket is not
+// spent, and one event says why.
+func TestNonHandshakeSpendsNoCredential(t *testing.T) {
+	hs := func(r *http.Request) {
+		r.Header.Set("Connection", "keep-alive, Upgrade")
+		r.Header.Set("Upgrade", "websocket")
+		r.Header.Set("Sec-WebSocket-Version", "13")
+		r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	}
+	cases := []struct {
+		name   string
+		method string
+		edit   func(*http.Request)
+		status int
+		header string // a header the answer must carry
+	}{
+		{"plain GET", http.MethodGet, func(*http.Request) {}, http.StatusUpgradeRequired, "Sec-Websocket-Version"},
+		{"POST", http.MethodPost, hs, http.StatusMethodNotAllowed, "Allow"},
+		{"no Upgrade", http.MethodGet, func(r *http.Request) { hs(r); r.Header.Del("Upgrade") }, http.StatusUpgradeRequired, "Upgrade"},
+		{"version 8", http.MethodGet, func(r *http.Request) { hs(r); r.Header.Set("Sec-WebSocket-Version", "8") }, http.StatusUpgradeRequired, "Sec-Websocket-Version"},
+		{"short key", http.MethodGet, func(r *http.Request) { hs(r); r.Header.Set("Sec-WebSocket-Key", "c2hvcnQ=") }, http.StatusBadRequest, ""},
+		{"two keys", http.MethodGet, func(r *http.Request) { hs(r); r.Header.Add("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==") }, http.StatusBadRequest, ""},
+	}
+	for _, rt := range allRoutes {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var calls atomic.Int32
+				good := verifier()
+				v := wsauth.VerifierFunc(func(ctx context.Context, cred string, p wsauth.Peer) (wsauth.Principal, error) {
+					calls.Add(1)
+					return good.Verify(ctx, cred, p)
+				})
+				var ev events
+				a := wsauth.New(v, rt.strategy, &wsauth.Options{Events: ev.hook})
+				n := newVNet(t, wsauth.Handler(a, echo))
+				client := n.opts().HTTPClient
+				for _, tc := range cases {
+					req, _ := http.NewRequest(tc.method, "http://wsauth.test/?ticket=alice-token", nil)
+					tc.edit(req)
+					req.Header.Set("Sec-WebSocket-Protocol", strings.Join(transport.SubprotocolOffer("alice-token"), ", "))
+					req.Header.Set("Authorization", "Bearer alice-token")
+					req.Header.Set("Cookie", "session=alice-token")
+					req.Header.Set("Origin", "http://wsauth.test")
+					resp, err := client.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode != tc.status {
+						t.Errorf("%s: answered %d, want %d", tc.name, resp.StatusCode, tc.status)
+					}
+					if tc.header != "" && resp.Header.Get(tc.header) == "" {
+						t.Errorf("%s: no %s in the answer", tc.name, tc.header)
+					}
+				}
+				synctest.Wait()
+				if n := calls.Load(); n != 0 {
+					t.Errorf("the Verifier was called %d times", n)
+				}
+				got := ev.of(wsauth.EventRefused)
+				if len(got) != len(cases) {
+					t.Fatalf("%d refused events, want %d: %+v", len(got), len(cases), got)
+				}
+				for i, e := range got {
+					if e.Reason != "upgrade" || e.Code != cases[i].status || !errors.Is(e.Err, wsauth.ErrMalformed) {
+						t.Errorf("%s: event %+v", cases[i].name, e)
+					}
+				}
+				if len(ev.of(wsauth.EventClosed)) != 0 || len(ev.of(wsauth.EventAuthenticated)) != 0 {
+					t.Errorf("events of a connection: %+v %+v", ev.of(wsauth.EventAuthenticated), ev.of(wsauth.EventClosed))
 				}
 			})
 		})

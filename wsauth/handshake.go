@@ -1,0 +1,70 @@
+package wsauth
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// handshakeError is a request that is not a WebSocket handshake (RFC 6455,
+// section 4.2.1), refused before its credential is read, with the status
+// the WebSocket libraries answer it with.
+type handshakeError struct {
+	status int
+	why    string // fixed text: never the request's own
+}
+
+func (e *handshakeError) Error() string { return e.why }
+
+// answer writes the refusal, telling the client what a handshake needs.
+func (e *handshakeError) answer(w http.ResponseWriter) {
+	h := w.Header()
+	switch e.status {
+	case http.StatusMethodNotAllowed:
+		h.Set("Allow", http.MethodGet)
+	case http.StatusUpgradeRequired:
+		h.Set("Connection", "Upgrade")
+		h.Set("Upgrade", "websocket")
+		h.Set("Sec-WebSocket-Version", "13")
+	}
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerTimeout))
+	http.Error(w, refusals[kindUpgrade].text, e.status)
+}
+
+// checkHandshake refuses r if it is not a WebSocket opening handshake.
+func checkHandshake(r *http.Request) error {
+	switch {
+	case r.Method != http.MethodGet:
+		return fail(kindUpgrade, &handshakeError{http.StatusMethodNotAllowed, "method is not GET"})
+	case !headerHasToken(r.Header, "Connection", "upgrade"):
+		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "Connection has no upgrade"})
+	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "Upgrade is not websocket"})
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "Sec-WebSocket-Version is not 13"})
+	}
+	key := r.Header.Values("Sec-WebSocket-Key")
+	if len(key) != 1 {
+		return fail(kindUpgrade, &handshakeError{http.StatusBadRequest, "Sec-WebSocket-Key missing or repeated"})
+	}
+	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(key[0])); err != nil || len(b) != 16 {
+		return fail(kindUpgrade, &handshakeError{http.StatusBadRequest, "Sec-WebSocket-Key is not 16 bytes in base64"})
+	}
+	return nil
+}
+
+// headerHasToken reports whether a comma-separated header holds token,
+// compared without case.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
