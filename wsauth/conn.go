@@ -63,12 +63,21 @@ func (c *Conn) Socket() Socket { return c.sock }
 func (c *Conn) Read(ctx context.Context) (Message, error) {
 	if m := c.first; m != nil {
 		c.first = nil
+		if err := c.endedErr("read"); err != nil {
+			return Message{}, err
+		}
 		return *m, nil
 	}
 	for {
 		typ, b, err := c.sock.Read(ctx)
 		if err != nil {
 			return Message{}, c.ioErr("read", err)
+		}
+		// Once wsauth has ended the connection nothing more is delivered,
+		// though the library may still return frames that were on their
+		// way (gorilla reads on after its close frame until the peer's).
+		if err := c.endedErr("read"); err != nil {
+			return Message{}, err
 		}
 		m, deliver, err := c.a.strategy.receive(ctx, c, typ, b)
 		if err != nil {

@@ -99,17 +99,17 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 		keep := s.DropInvalid && k != kindSubjectChanged && k != kindRateLimited
 		return Message{}, false, c.refuseFrame(err, settled, keep)
 	}
-	later := p.ExpiresAt.After(c.Principal().ExpiresAt)
-	if later || c.memorable(p) {
-		// One copy, shared by the memo and the life; none for a frame
-		// that needs neither.
+	if p.ExpiresAt.After(c.Principal().ExpiresAt) {
+		// The connection's principal from now on: the Registry files the
+		// connection under its IDs, so the fast path may serve it. A token
+		// that does not become the principal is checked on every frame:
+		// revoking it must refuse its frames, and nothing would close the
+		// connection for it. One copy, shared by the memo and the life.
 		pp := new(Principal)
 		*pp = p
 		c.remember(string(tok), pp)
-		if later {
-			c.set(pp)
-			c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
-		}
+		c.set(pp)
+		c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
 	}
 	return Message{Type: typ, Data: data, Principal: p}, true, nil
 }
@@ -142,7 +142,8 @@ type frameMemo struct {
 }
 
 // remember keeps tok and p for the fast path, when the Verifier says its
-// answer holds until p expires. The token kept is the Verifier's copy.
+// answer holds until p expires. p must be the connection's principal, the
+// one the Registry files it under. The token kept is the Verifier's copy.
 func (c *Conn) remember(tok string, p *Principal) {
 	if !c.memorable(*p) {
 		return
