@@ -99,7 +99,7 @@ func run(addr, redisAddr string, cfg config) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := httpServer(srv.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
@@ -122,6 +122,18 @@ func run(addr, redisAddr string, cfg config) error {
 		return err
 	}
 	return nil
+}
+
+// httpServer is the chat's http.Server for h, with the timeouts and the
+// header limit the README's "Deploying" section recommends. None of them
+// cuts an established WebSocket (net/http clears deadlines on hijack).
+func httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,  // to read the upgrade request
+		IdleTimeout:       60 * time.Second, // keep-alive connections between requests
+		MaxHeaderBytes:    32 << 10,         // a JWT is at most 8 KiB, 11 KiB in base64 in Sec-WebSocket-Protocol
+	}
 }
 
 // redisClient returns a client for addr, host:port or a redis:// URL. Its
