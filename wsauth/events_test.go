@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -211,4 +213,31 @@ func TestRequestContextEndsMidHandshake(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpgradePanicUnregisters: an Options.Upgrade that panics after the
+// credential was accepted panics on the handler's goroutine, where
+// net/http recovers it, and the connection it was to be leaves the
+// Registry: a revocation finds nothing, and the events pair up.
+func TestUpgradePanicUnregisters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev events
+		reg := wsauth.NewRegistry(nil, nil)
+		boom := func(http.ResponseWriter, *http.Request, string) (wsauth.Socket, error) { panic("upgrade bug") }
+		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Events: ev.hook, Upgrade: boom, Registry: reg})
+		srv := &http.Server{Handler: wsauth.Handler(a, echo), ErrorLog: log.New(io.Discard, "", 0)}
+		n := newVNetServer(t, srv)
+		if _, _, err := transport.DialQuery(vctx(t), vURL, "alice-token", n.opts()); err == nil {
+			t.Fatal("dialled through a panicking upgrade")
+		}
+		synctest.Wait()
+		checkPairs(t, &ev, 1)
+		if err := reg.Revoke(t.Context(), "alice", "test"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := ev.of(wsauth.EventClosed); len(got) != 1 || got[0].Reason != "gone" {
+			t.Fatalf("closed events %+v, want one, gone", got)
+		}
+	})
 }

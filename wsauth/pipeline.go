@@ -135,10 +135,19 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*a
 // is never served.
 func (at *attempt) answer(c *Conn) error {
 	if at.sock == nil {
+		upgraded := false
+		defer func() {
+			if !upgraded {
+				// The library answered with an HTTP error, or
+				// Options.Upgrade panicked (net/http recovers it): the
+				// connection, registered already, ends here either way.
+				c.endByPeer("gone", 0)
+			}
+		}()
 		if err := at.upgrade(); err != nil {
-			c.endByPeer("gone", 0) // the library answered with an HTTP error
 			return fail(kindUpgrade, err)
 		}
+		upgraded = true
 	}
 	c.sock = at.sock
 	c.sock.SetReadLimit(at.a.readLimit)

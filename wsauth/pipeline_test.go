@@ -234,18 +234,24 @@ func TestSubprotocolWithoutCredential(t *testing.T) {
 // TestCredentialRemovedFromTheRequest: neither the handler nor the
 // middleware around it can see the credential once wsauth has read it.
 func TestCredentialRemovedFromTheRequest(t *testing.T) {
-	for _, rt := range []route{queryRoute, subprotocolRoute} {
+	for _, rt := range []route{queryRoute, subprotocolRoute, headerRoute, cookieRoute} {
 		t.Run(rt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				seen := make(chan string, 2)
 				a := wsauth.New(verifier(), rt.strategy, nil)
+				// What a logging middleware could print: the URL, the
+				// request line and every header.
+				show := func(r *http.Request) string {
+					var b strings.Builder
+					r.Header.Write(&b)
+					return r.URL.String() + " " + r.RequestURI + " " + b.String()
+				}
 				h := wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
-					r := c.Request()
-					seen <- r.URL.String() + " " + r.RequestURI + " " + strings.Join(r.Header.Values("Sec-Websocket-Protocol"), ",")
+					seen <- show(c.Request())
 				})
 				logging := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					h.ServeHTTP(w, r)
-					seen <- r.URL.String() + " " + r.RequestURI + " " + strings.Join(r.Header.Values("Sec-Websocket-Protocol"), ",")
+					seen <- show(r)
 				})
 				n := newVNet(t, logging)
 				c, out := rt.dial(vctx(t), vURL+"/ws?room=a", "alice-token", n.opts())
