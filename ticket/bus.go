@@ -1,6 +1,9 @@
 package ticket
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Revocation is a revocation announced to every node over a Bus, so that
 // each closes the live connections it concerns.
@@ -11,6 +14,10 @@ type Revocation struct {
 	ID Key
 	// Reason is a short close reason.
 	Reason string
+	// At is when the revocation was made, to the millisecond: a
+	// subject's credentials issued after it are not revoked. Zero means
+	// when it is received.
+	At time.Time
 }
 
 // Bus carries revocations between nodes. redisstore.Bus is one, over Redis

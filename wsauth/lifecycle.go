@@ -169,11 +169,22 @@ func (l *life) expired() bool {
 // caller's goroutine: revoking many connections must not wait on each
 // close handshake, nor on the Events hook.
 func (l *life) endByUs(why string, code websocket.StatusCode, text string) bool {
+	closeFn, ok := l.end(why, code, text)
+	if ok {
+		go closeFn()
+	}
+	return ok
+}
+
+// end is endByUs without the goroutine: l is ended when it returns, and
+// closeFn, to be run once off the caller's goroutine, reports the end and
+// closes the connection.
+func (l *life) end(why string, code websocket.StatusCode, text string) (closeFn func(), ok bool) {
 	closer, ok := l.finish(why, code, text, true)
 	if !ok {
-		return false
+		return nil, false
 	}
-	go func() {
+	return func() {
 		// Reported at once, not after the close handshake, which waits
 		// for the peer.
 		l.emitClosed()
@@ -183,8 +194,7 @@ func (l *life) endByUs(why string, code websocket.StatusCode, text string) bool 
 			closer(code, text)
 		}
 		l.cancelHandler()
-	}()
-	return true
+	}, true
 }
 
 // endByPeer ends l because its handler closed it or its peer left; the

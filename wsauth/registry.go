@@ -113,13 +113,8 @@ func (r *Registry) Revoke(ctx context.Context, subject, reason string) error {
 			errs = append(errs, fmt.Errorf("store: %w", err))
 		}
 	}
-	rev := ticket.Revocation{Subject: subject, Reason: closeReason(reason)}
-	r.apply(rev)
-	if r.bus != nil {
-		if err := r.bus.Publish(ctx, rev); err != nil {
-			errs = append(errs, fmt.Errorf("publish: %w", err))
-		}
-	}
+	rev := ticket.Revocation{Subject: subject, Reason: closeReason(reason), At: now}
+	errs = append(errs, r.announce(ctx, rev))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("wsauth: revoke: %w", err)
 	}
@@ -144,27 +139,48 @@ func (r *Registry) RevokeToken(ctx context.Context, id string, until time.Time, 
 	} else if err := r.store.RevokeID(ctx, key, until); err != nil {
 		errs = append(errs, fmt.Errorf("store: %w", err))
 	}
-	rev := ticket.Revocation{ID: key, Reason: closeReason(reason)}
-	r.apply(rev)
-	if r.bus != nil {
-		if err := r.bus.Publish(ctx, rev); err != nil {
-			errs = append(errs, fmt.Errorf("publish: %w", err))
-		}
-	}
+	rev := ticket.Revocation{ID: key, Reason: closeReason(reason), At: time.Now()}
+	errs = append(errs, r.announce(ctx, rev))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("wsauth: revoke token: %w", err)
 	}
 	return nil
 }
 
-// apply remembers rev and ends this node's connections it names.
+// announce publishes rev, then applies it here: the other nodes hear of
+// it before this one starts closing its own connections, which would
+// otherwise hold up the publish behind thousands of closes. It returns
+// the publish's error; rev is applied here in any case.
+func (r *Registry) announce(ctx context.Context, rev ticket.Revocation) error {
+	var err error
+	if r.bus != nil {
+		if perr := r.bus.Publish(ctx, rev); perr != nil {
+			err = fmt.Errorf("publish: %w", perr)
+		}
+	}
+	r.apply(rev)
+	return err
+}
+
+// apply remembers rev and ends this node's connections it names: when
+// apply returns they are ended (unregistered, their writes failing) and
+// their close handshakes under way, started from a goroutine of their own
+// so that the caller is not queued behind them.
 func (r *Registry) apply(rev ticket.Revocation) {
 	now := time.Now()
+	at := rev.At
+	if at.IsZero() || at.After(now) {
+		at = now // a clock ahead of this one revokes no more than up to now
+	}
 	var ended []*life
 	r.mu.Lock()
 	r.forgetOld(now)
 	if rev.Subject != "" {
-		r.subjects[rev.Subject] = now
+		// Credentials issued after the revocation are not covered, even
+		// when the bus brings it late.
+		if prev, ok := r.subjects[rev.Subject]; !ok || at.After(prev) {
+			r.subjects[rev.Subject] = at
+		}
 		ended = append(ended, r.bySubject[rev.Subject]...)
 	}
 	if rev.ID != (ticket.Key{}) {
@@ -173,8 +189,18 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	}
 	r.mu.Unlock()
 	reason := closeReason(rev.Reason)
+	closes := make([]func(), 0, len(ended))
 	for _, l := range ended {
-		l.endByUs("revoked", transport.CloseUnauthenticated, reason)
+		if closeFn, ok := l.end("revoked", transport.CloseUnauthenticated, reason); ok {
+			closes = append(closes, closeFn)
+		}
+	}
+	if len(closes) > 0 {
+		go func() {
+			for _, f := range closes {
+				go f()
+			}
+		}()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/wsauth/wsauth/ticket"
 )
@@ -94,5 +95,31 @@ func TestRegistryIndexes(t *testing.T) {
 			}
 		}
 		check(step)
+	}
+}
+
+// TestRevocationTimeIsTheRevocations: a subject revocation that reaches a
+// node late (the bus) covers the credentials issued before it was made,
+// not those issued before it arrived.
+func TestRevocationTimeIsTheRevocations(t *testing.T) {
+	r := NewRegistry(nil, nil)
+	made := time.Now().Add(-time.Second) // made a second ago, arriving now
+	r.apply(ticket.Revocation{Subject: "alice", At: made})
+	for _, tc := range []struct {
+		issued time.Time
+		want   bool
+	}{
+		{made.Add(-time.Millisecond), false},
+		{made, false},
+		{made.Add(time.Millisecond), true}, // issued while the message was on its way
+	} {
+		if got := r.add(new(life), &Principal{Subject: "alice", IssuedAt: tc.issued}); got != tc.want {
+			t.Errorf("issued %v after the revocation: registered %v, want %v", tc.issued.Sub(made), got, tc.want)
+		}
+	}
+	// A time ahead of this node's clock revokes up to now only.
+	r.apply(ticket.Revocation{Subject: "bob", At: time.Now().Add(time.Hour)})
+	if !r.add(new(life), &Principal{Subject: "bob", IssuedAt: time.Now().Add(time.Minute)}) {
+		t.Error("a revocation from a clock an hour ahead refused a credential issued after it arrived")
 	}
 }

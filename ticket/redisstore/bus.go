@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -51,14 +52,16 @@ func NewBus(client redis.UniversalClient, opts *BusOptions) *Bus {
 
 // message is a revocation on the channel, as JSON:
 //
-//	{"sub":"alice","id":"<64 hex digits>","reason":"logged out"}
+//	{"sub":"alice","id":"<64 hex digits>","reason":"logged out","at":1764627000123}
 //
-// "id" is the DenyKey, never the credential ID; empty fields are omitted.
-// Nodes that know only "sub" and "reason" read it too.
+// "id" is the DenyKey, never the credential ID; "at" is the revocation's
+// time in Unix milliseconds; empty fields are omitted. Nodes that know
+// only "sub" and "reason" read it too.
 type message struct {
 	Subject string `json:"sub,omitempty"`
 	ID      string `json:"id,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	At      int64  `json:"at,omitempty"`
 }
 
 // errEmptyRevocation is returned by Publish for a revocation that names
@@ -70,6 +73,9 @@ var errEmptyRevocation = errors.New("redisstore: publish: revocation names neith
 // ticket.ErrStoreUnavailable.
 func (b *Bus) Publish(ctx context.Context, r ticket.Revocation) error {
 	m := message{Subject: r.Subject, Reason: r.Reason}
+	if !r.At.IsZero() {
+		m.At = r.At.UnixMilli()
+	}
 	if r.ID != (ticket.Key{}) {
 		m.ID = r.ID.String()
 	}
@@ -140,6 +146,9 @@ func decode(payload string) (ticket.Revocation, bool) {
 		return ticket.Revocation{}, false
 	}
 	r := ticket.Revocation{Subject: m.Subject, Reason: m.Reason}
+	if m.At > 0 {
+		r.At = time.UnixMilli(m.At)
+	}
 	if m.ID != "" {
 		id, err := hex.DecodeString(m.ID)
 		if err != nil || len(id) != len(r.ID) {

@@ -192,15 +192,35 @@ func TestBusWire(t *testing.T) {
 	}
 	k := ticket.DenyKey("jti-secret")
 	b := redisstore.NewBus(newClient(t, m.Addr()), nil)
-	if err := b.Publish(t.Context(), ticket.Revocation{Subject: "alice", ID: k, Reason: "logged out"}); err != nil {
+	at := time.UnixMilli(1764627000123)
+	if err := b.Publish(t.Context(), ticket.Revocation{Subject: "alice", ID: k, Reason: "logged out", At: at.Add(456 * time.Microsecond)}); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := ps.ReceiveMessage(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"sub":"alice","id":"` + k.String() + `","reason":"logged out"}`; msg.Payload != want {
+	if want := `{"sub":"alice","id":"` + k.String() + `","reason":"logged out","at":1764627000123}`; msg.Payload != want {
 		t.Fatalf("published %s, want %s", msg.Payload, want)
+	}
+	// And back: the time to the millisecond, and a message of a node that
+	// sends none means "when received".
+	got := make(chan ticket.Revocation, 2)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	if err := b.Subscribe(ctx, func(r ticket.Revocation) { got <- r }, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, payload := range []string{msg.Payload, `{"sub":"bob","reason":"r"}`} {
+		if err := raw.Publish(t.Context(), redisstore.DefaultChannel, payload).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := <-got; r.Subject != "alice" || r.ID != k || !r.At.Equal(at) {
+		t.Errorf("decoded %+v, want alice at %v", r, at)
+	}
+	if r := <-got; r.Subject != "bob" || !r.At.IsZero() {
+		t.Errorf("decoded %+v, want bob with no time", r)
 	}
 }
 
