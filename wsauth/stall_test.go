@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/internal/memnet"
@@ -148,4 +149,45 @@ func lastClose(br *bufio.Reader) (websocket.StatusCode, error) {
 			return websocket.StatusCode(binary.BigEndian.Uint16(p)), nil
 		}
 	}
+}
+
+// TestStalled101IsBounded: a client that sends its upgrade request and
+// never reads, with a network that buffers less than the 101, holds the
+// upgrade for answerTimeout (10 s), not forever.
+func TestStalled101IsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev events
+		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Events: ev.hook})
+		type result struct {
+			err error
+			d   time.Duration
+		}
+		done := make(chan result, 1)
+		l := memnet.Listen(nil, &memnet.Options{BufferSize: 16}) // smaller than the 101
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			c, err := a.Accept(w, r)
+			if c != nil {
+				c.CloseNow()
+			}
+			done <- result{err, time.Since(start)}
+		})}
+		go hs.Serve(l)
+		defer hs.Close()
+		nc, err := l.Dial(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		io.WriteString(nc, "GET /?ticket=alice-token HTTP/1.1\r\nHost: wsauth.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		// The write of the 101 fails at the deadline; coder/websocket
+		// does not see that (net/http's WriteHeader returns nothing), so
+		// Accept may even return a connection, whose first write fails.
+		if r := <-done; r.d != 10*time.Second {
+			t.Fatalf("Accept returned %v after %v, want it after 10s", r.err, r.d)
+		}
+		synctest.Wait()
+		checkPairs(t, &ev, 1)
+	})
 }
