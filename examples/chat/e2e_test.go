@@ -378,6 +378,7 @@ const e2eFailBurst = "200"
 // of a logout that revokes.
 func TestE2EWSClient(t *testing.T) {
 	e2eShort(t)
+	t.Parallel() // processes of their own, on ports of their own
 	node := e2eNode(t)
 	srv := e2eStart(t, e2eBuild(t), "A", e2eKey(t), "-auth-fail-burst", e2eFailBurst)
 	e2eRunNode(t, node, "ws-client.test.mjs", "CHAT_URL="+srv.URL)
@@ -399,6 +400,7 @@ const e2eJWTTTL = 4 * time.Second
 // (a relative path is relative to examples/chat).
 func TestE2EBrowser(t *testing.T) {
 	e2eShort(t)
+	t.Parallel() // processes of their own, on ports of their own
 	node := e2eNode(t)
 	chromium := e2eChromium(t)
 	env := []string{"CHROMIUM_PATH=" + chromium}
@@ -457,6 +459,7 @@ func e2eUnavailableOr(t *testing.T, msg string) {
 // refuses her old credentials.
 func TestE2ETwoNodes(t *testing.T) {
 	e2eShort(t)
+	t.Parallel() // processes of their own, on ports of their own
 	rdb := redistest.Start(t)
 	bin := e2eBuild(t)
 	key := e2eKey(t)

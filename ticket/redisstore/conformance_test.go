@@ -13,6 +13,7 @@ import (
 
 // Against miniredis, on any machine; its TTLs follow the fake clock.
 func TestConformanceMiniredis(t *testing.T) {
+	t.Parallel() // a server of its own
 	tickettest.TestStore(t, tickettest.Harness{
 		NewStore: func(t *testing.T, clock *tickettest.Clock) ticket.Store {
 			m := miniredis.RunT(t)
@@ -24,6 +25,7 @@ func TestConformanceMiniredis(t *testing.T) {
 
 // Against a real redis-server, whose TTLs run on real time.
 func TestConformanceRedis(t *testing.T) {
+	t.Parallel() // a server of its own
 	srv := redistest.Start(t)
 	tickettest.TestStore(t, tickettest.Harness{
 		NewStore: func(t *testing.T, _ *tickettest.Clock) ticket.Store {

@@ -24,6 +24,7 @@ import (
 // Against miniredis, whose clock follows the fake one; a wipe is its
 // FLUSHALL.
 func TestRevocationsMiniredis(t *testing.T) {
+	t.Parallel() // a server of its own
 	var m *miniredis.Miniredis // of the current subtest: they run one at a time
 	tickettest.TestRevocations(t, tickettest.Harness{
 		NewStore: func(t *testing.T, clock *tickettest.Clock) ticket.Store {
@@ -41,6 +42,7 @@ func TestRevocationsMiniredis(t *testing.T) {
 // Against a real redis-server, emptied by FLUSHALL for each subtest and
 // for each wipe.
 func TestRevocationsRedis(t *testing.T) {
+	t.Parallel() // a server of its own
 	srv := redistest.Start(t)
 	admin := newClient(t, srv.Addr)
 	tickettest.TestRevocations(t, realHarness(
