@@ -15,13 +15,16 @@ import {
   connectFirstMessage,
 } from '../wsauth.js';
 import WebSocket from 'ws';
-import { client, credentials, Messages, next, startServer, subject, types, WAIT } from './helpers.mjs';
+import { client, closeAll, credentials, Messages, next, startServer, subject, types, WAIT } from './helpers.mjs';
 
 let srv;
 before(async () => {
   srv = await startServer();
 });
-after(() => srv?.stop());
+after(() => {
+  closeAll();
+  srv?.stop();
+});
 
 const CARRIERS = ['query', 'subprotocol', 'first-message', 'per-message'];
 
@@ -159,7 +162,11 @@ describe('listeners and options', () => {
     const sub = subject('local-address');
     const cred = credentials(srv, sub);
     const { client: c } = client(srv, 'query', cred.fn, { wsOptions: { localAddress: '127.0.0.2' } });
+    const msgs = new Messages(c);
     await c.connect();
+    // The echo proves the handler has run, and so recorded the address.
+    c.send('here');
+    await msgs.echo('here');
     const { remote } = await srv.stats(sub);
     assert.match(remote[0], /^127\.0\.0\.2:\d+$/);
     c.close();

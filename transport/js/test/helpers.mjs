@@ -107,7 +107,19 @@ export function client(srv, carrier, credential, options = {}) {
   const endpoint = options.endpoint ?? carrier;
   delete options.endpoint;
   const c = new WsauthClient({ url: srv.ws(endpoint), carrier, credential, WebSocket, backoff: FAST, timeout: WAIT, ...options });
+  made.add(c);
   return { client: c, log: record(c) };
+}
+
+// made holds every client that client made, so that a test that fails
+// before closing its client does not keep the file's process alive.
+const made = new Set();
+
+// closeAll closes every client that client made; each file's after hook
+// calls it.
+export function closeAll() {
+  for (const c of made) c.close();
+  made.clear();
 }
 
 // record returns the list of c's events, in order, as plain objects.

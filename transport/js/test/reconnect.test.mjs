@@ -7,13 +7,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { CLOSE_ACTIONS, CloseError } from '../wsauth.js';
-import { client, credentials, FAST, next, startServer, state, subject, types, WAIT } from './helpers.mjs';
+import { client, closeAll, credentials, FAST, next, startServer, state, subject, types, WAIT } from './helpers.mjs';
 
 let srv;
 before(async () => {
   srv = await startServer();
 });
-after(() => srv?.stop());
+after(() => {
+  closeAll();
+  srv?.stop();
+});
 
 // within checks that a delay d is the n-th backoff (from 1), jittered.
 function within(d, n, base = FAST.initial) {

@@ -8,13 +8,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { CloseError } from '../wsauth.js';
-import { client, credentials, Messages, next, startServer, state, subject, types, WAIT } from './helpers.mjs';
+import { client, closeAll, credentials, Messages, next, startServer, state, subject, types, WAIT } from './helpers.mjs';
 
 let srv;
 before(async () => {
   srv = await startServer();
 });
-after(() => srv?.stop());
+after(() => {
+  closeAll();
+  srv?.stop();
+});
 
 // TTL is the credentials' lifetime: the server warns at half of it.
 const TTL = 2000;

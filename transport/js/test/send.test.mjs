@@ -6,13 +6,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { NotOpenError } from '../wsauth.js';
-import { client, credentials, Messages, next, startServer, state, subject } from './helpers.mjs';
+import { client, closeAll, credentials, Messages, next, startServer, state, subject } from './helpers.mjs';
 
 let srv;
 before(async () => {
   srv = await startServer();
 });
-after(() => srv?.stop());
+after(() => {
+  closeAll();
+  srv?.stop();
+});
 
 describe('not open', { concurrency: true }, () => {
   test('refused by default: NotOpenError, closed and connecting alike', async () => {
