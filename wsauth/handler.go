@@ -12,9 +12,9 @@ import (
 // live principal (PrincipalFrom) and the upgrade request's values, and is
 // done when the connection ends (expired, revoked, closed, or its peer
 // gone) and only then: a request timeout set by a router's middleware does
-// not cut the connection. The request itself, without the credential, is c.Request(). When
-// fn returns the connection is closed with 1000, if fn has not closed it
-// already.
+// not cut the connection. The request itself, without the credential, is
+// c.Request(). When fn returns the connection is closed with 1000, if fn
+// has not closed it already.
 func Handler(a *Authenticator, fn func(ctx context.Context, c *Conn)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.Accept(w, r)
@@ -22,7 +22,7 @@ func Handler(a *Authenticator, fn func(ctx context.Context, c *Conn)) http.Handl
 			return
 		}
 		defer c.CloseNow()
-		ctx, cancel := c.handlerContext(r.Context())
+		ctx, cancel := c.handlerContext()
 		defer cancel()
 		fn(ctx, c)
 		c.Close(websocket.StatusNormalClosure, "")

@@ -35,21 +35,22 @@ type life struct {
 	notify func(exp time.Time)                            // sends the expiry notice; nil for none
 	onEnd  context.CancelFunc                             // ends the handler's context; nil for none
 	timer  *time.Timer
-	gen    uint64 // bumped when the timer is re-armed, so a stale one does nothing
-	ended  bool
 	why    string // Event.Reason of the end
 	code   websocket.StatusCode
 	text   string // close reason sent, when the end was ours
-	byUs   bool   // ended by expiry or revocation: writes fail with errEnded
-	cut    bool   // the closer cuts the connection (Middleware): the client sees 1006
+	gen    uint32 // bumped when the timer is re-armed, so a stale one does nothing
+	ended  bool
+	byUs   bool // ended by expiry or revocation: writes fail with errEnded
+	cut    bool // the closer cuts the connection (Middleware): the client sees 1006
 
-	// Registry indexes, guarded by the Registry's lock.
+	// Registry indexes, guarded by the Registry's lock. (The small fields
+	// sit together: a Conn is one allocation, 320 bytes.)
+	registered bool
 	subject    string
 	ids        [2]ticket.Key // the revocation IDs (Principal.revocationIDs)
-	registered bool
 	// pos is l's index in the Registry's slices: bySubject[subject], then
 	// byID[ids[0]] and byID[ids[1]].
-	pos [3]int
+	pos [3]int32
 }
 
 // init readies l, which is part of a Conn or a Middleware session, so
@@ -131,7 +132,7 @@ func (l *life) armLocked(p *Principal) {
 
 // notice runs on the timer: it arms the timer for the expiry and sends
 // the notice, unless the timer was re-armed meanwhile.
-func (l *life) notice(gen uint64, exp time.Time) {
+func (l *life) notice(gen uint32, exp time.Time) {
 	l.mu.Lock()
 	if l.ended || l.gen != gen {
 		l.mu.Unlock()
@@ -144,7 +145,7 @@ func (l *life) notice(gen uint64, exp time.Time) {
 }
 
 // expire ends l with 4401 unless the timer was re-armed meanwhile.
-func (l *life) expire(gen uint64) {
+func (l *life) expire(gen uint32) {
 	l.mu.Lock()
 	stale := l.gen != gen
 	l.mu.Unlock()
@@ -216,13 +217,13 @@ func (l *life) cancelHandler() {
 	}
 }
 
-// handlerContext returns the context of l's handler: parent's values,
-// with l's principal, done when l ends and only then. The connection's
-// life is wsauth's to end: a router's request timeout (chi's
-// middleware.Timeout) cancels the request's context, and would cut every
-// socket after it.
-func (l *life) handlerContext(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(withPrincipal(context.WithoutCancel(parent), l))
+// handlerContext returns the context of l's handler: the upgrade
+// request's values (l.ctx), with l's principal, done when l ends and only
+// then. The connection's life is wsauth's to end: a router's request
+// timeout (chi's middleware.Timeout) cancels the request's context, and
+// would cut every socket after it.
+func (l *life) handlerContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(withPrincipal(l.ctx, l))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ended {

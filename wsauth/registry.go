@@ -323,7 +323,7 @@ func (r *Registry) remove(l *life) {
 		return
 	}
 	l.registered = false
-	drop(r.bySubject, l.subject, l.pos[0], func(m *life, i int) { m.pos[0] = i })
+	drop(r.bySubject, l.subject, l.pos[0], func(m *life, i int32) { m.pos[0] = i })
 	r.unindex(l)
 	r.n--
 }
@@ -340,7 +340,7 @@ func (r *Registry) index(l *life) {
 func (r *Registry) unindex(l *life) {
 	for i, k := range l.ids {
 		if k != (ticket.Key{}) {
-			drop(r.byID, k, l.pos[1+i], func(m *life, j int) {
+			drop(r.byID, k, l.pos[1+i], func(m *life, j int32) {
 				// m is under k in the slot of whichever of its IDs k is.
 				if m.ids[0] == k {
 					m.pos[1] = j
@@ -374,17 +374,17 @@ func (r *Registry) forgetOld(now time.Time) {
 }
 
 // insert appends l to m[k] and returns its index there.
-func insert[K comparable](m map[K][]*life, k K, l *life) int {
+func insert[K comparable](m map[K][]*life, k K, l *life) int32 {
 	ls := append(m[k], l)
 	m[k] = ls
-	return len(ls) - 1
+	return int32(len(ls) - 1)
 }
 
 // drop removes the entry at index i of m[k], filling the hole with the
 // last entry, whose new index moved records.
-func drop[K comparable](m map[K][]*life, k K, i int, moved func(*life, int)) {
+func drop[K comparable](m map[K][]*life, k K, i int32, moved func(*life, int32)) {
 	ls := m[k]
-	last := len(ls) - 1
+	last := int32(len(ls) - 1)
 	if i != last {
 		ls[i] = ls[last]
 		moved(ls[i], i)
@@ -393,7 +393,7 @@ func drop[K comparable](m map[K][]*life, k K, i int, moved func(*life, int)) {
 	switch {
 	case last == 0:
 		delete(m, k)
-	case last < cap(ls)/4:
+	case int(last) < cap(ls)/4:
 		// A subject that had many connections does not keep the room.
 		m[k] = append([]*life(nil), ls[:last]...)
 	default:

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/wsauth/wsauth/ticket"
 )
@@ -38,7 +39,7 @@ func TestRegistryIndexes(t *testing.T) {
 		n := 0
 		for k, ls := range r.bySubject {
 			for i, l := range ls {
-				if l.subject != k || l.pos[0] != i || live[l] == nil {
+				if l.subject != k || int(l.pos[0]) != i || live[l] == nil {
 					t.Fatalf("step %d: bySubject[%s][%d] misfiled", step, k, i)
 				}
 				n++
@@ -57,7 +58,7 @@ func TestRegistryIndexes(t *testing.T) {
 					continue
 				}
 				want[k]++
-				if ls := r.byID[k]; l.pos[1+j] >= len(ls) || ls[l.pos[1+j]] != l {
+				if ls := r.byID[k]; int(l.pos[1+j]) >= len(ls) || ls[l.pos[1+j]] != l {
 					t.Fatalf("step %d: byID slot %d misfiled", step, j)
 				}
 			}
@@ -121,5 +122,13 @@ func TestRevocationTimeIsTheRevocations(t *testing.T) {
 	r.apply(ticket.Revocation{Subject: "bob", At: time.Now().Add(time.Hour)})
 	if !r.add(new(life), &Principal{Subject: "bob", IssuedAt: time.Now().Add(time.Minute)}) {
 		t.Error("a revocation from a clock an hour ahead refused a credential issued after it arrived")
+	}
+}
+
+// TestConnSize keeps a Conn, the one allocation a connection's life
+// costs, in the 320-byte size class (BENCHMARKS.md, section 4).
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 320 {
+		t.Errorf("a Conn is %d bytes, over the 320-byte size class", n)
 	}
 }
