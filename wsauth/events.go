@@ -64,6 +64,14 @@ type Event struct {
 	Err error
 }
 
+// emitAuthenticated reports that l was accepted and registered. Not
+// inlined: its Event would sit in Accept's frame, under the 101.
+//
+//go:noinline
+func (a *Authenticator) emitAuthenticated(l *life) {
+	a.emit(l.ctx, Event{Kind: EventAuthenticated, Subject: l.principal.Load().Subject, Addr: l.addr})
+}
+
 // emit hands e to the Events hook. A panicking hook must not take a
 // connection down; it is reported once through log/slog, not swallowed.
 func (a *Authenticator) emit(ctx context.Context, e Event) {

@@ -37,18 +37,18 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		panic("wsauth: Middleware needs a handshake strategy (Query, Subprotocol, Header or Cookie)")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		at, p, _, err := a.authenticate(w, r)
+		at, err := a.authenticate(w, r)
 		if err != nil {
 			return
 		}
 		s := &session{}
-		s.init(a, r.Context(), at.peer.Addr, at.start, p)
+		s.init(a, r.Context(), at.peer.Addr, at.start, at.p)
 		s.cut = true
 		if err := s.begin(); err != nil {
 			at.refuse(err, false)
 			return
 		}
-		a.emit(s.ctx, Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: at.peer.Addr})
+		a.emitAuthenticated(&s.life)
 		if at.protocol != "" {
 			r.Header["Sec-Websocket-Protocol"] = []string{at.protocol}
 		}

@@ -35,12 +35,14 @@ type attempt struct {
 	r        *http.Request
 	peer     Peer
 	start    time.Time
-	sock     Socket   // set once upgraded
-	answered bool     // the socket was closed already (auth timeout)
-	silent   bool     // ... without a close frame: the peer was gone
-	carried  bool     // the strategy's carry ran
-	protocol string   // the application subprotocol to echo
-	first    *Message // a per-message first frame, for the first Read
+	sock     Socket    // set once upgraded
+	answered bool      // the socket was closed already (auth timeout)
+	silent   bool      // ... without a close frame: the peer was gone
+	carried  bool      // the strategy's carry ran
+	protocol string    // the application subprotocol to echo
+	first    *Message  // a per-message first frame, for the first Read
+	p        Principal // accepted
+	cred     string    // ... with this credential
 }
 
 // Accept authenticates r and upgrades it, and returns the authenticated
@@ -49,24 +51,43 @@ type attempt struct {
 // wrapping one of this package's errors; it never contains the credential.
 // The caller must close the Conn.
 func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	at, p, cred, err := a.authenticate(w, r)
+	// Accept, answer and upgrade keep small frames: net/http writes the
+	// 101 under them, and a goroutine that outgrows 8 KiB there keeps the
+	// grown stack for the connection's life (BENCHMARKS.md, section 4).
+	at, err := a.authenticate(w, r)
 	if err != nil {
 		return nil, err
 	}
-	// Register, before the client hears of success.
-	c := &Conn{req: r, first: at.first}
-	c.init(a, r.Context(), at.peer.Addr, at.start, p)
-	if at.first != nil {
-		c.remember(cred, c.principal.Load()) // per-message: later frames repeat it
+	c, err := at.register()
+	if err != nil {
+		return nil, err
 	}
-	authenticated := Event{Kind: EventAuthenticated, Subject: p.Subject, Addr: at.peer.Addr}
-	if breaks.RegisterLate.Load() {
+	if at.sock == nil {
 		if err := at.answer(c); err != nil {
 			return nil, err
 		}
-		a.registry.addLate(&c.life, &p)
-		a.emit(c.ctx, authenticated)
-		return c, nil
+	}
+	if err := at.confirm(c); err != nil {
+		return nil, err
+	}
+	if breaks.RegisterLate.Load() {
+		at.a.registry.addLate(&c.life, c.principal.Load())
+		at.a.emitAuthenticated(&c.life)
+	}
+	return c, nil
+}
+
+// register makes the Conn of an accepted attempt and registers it,
+// before the client hears of success.
+func (at *attempt) register() (*Conn, error) {
+	a := at.a
+	c := &Conn{req: at.r, first: at.first}
+	c.init(a, at.r.Context(), at.peer.Addr, at.start, at.p)
+	if at.first != nil {
+		c.remember(at.cred, c.principal.Load()) // per-message: later frames repeat it
+	}
+	if breaks.RegisterLate.Load() {
+		return c, nil // registered in Accept, after the answer
 	}
 	if err := c.begin(); err != nil {
 		return nil, at.refuse(err, false)
@@ -75,80 +96,98 @@ func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, e
 	// whatever ends it, even before the client hears of success; so
 	// EventAuthenticated goes out now, and a gauge of live connections
 	// needs nothing else.
-	a.emit(c.ctx, authenticated)
-	if err := at.answer(c); err != nil {
-		return nil, err
-	}
+	a.emitAuthenticated(&c.life)
 	return c, nil
 }
 
 // authenticate runs the pipeline from the origin to the Authorizer, and
-// returns the accepted principal and credential.
-func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*attempt, Principal, string, error) {
+// returns the attempt with its accepted principal and credential. Its
+// frame stays small: the in-band strategies write the 101 under carry.
+func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*attempt, error) {
 	at := &attempt{a: a, w: w, r: r, start: time.Now()}
-	// Origin: before anything else, so a foreign page learns nothing and
-	// burns no ticket.
-	if err := checkOrigin(r, a.origins, a.sameOrigin); err != nil {
-		return nil, Principal{}, "", at.refuse(err, false)
-	}
-	// A request that is no WebSocket handshake would be refused by the
-	// library after its ticket was spent: refuse it first.
-	if err := checkHandshake(r); err != nil {
-		return nil, Principal{}, "", at.refuse(err, false)
-	}
-	// Client address.
-	addr, err := a.clientIP.Of(r)
-	if err != nil {
-		return nil, Principal{}, "", at.refuse(fail(kindInvalid, err), false)
-	}
-	at.peer = Peer{Addr: addr, Request: r}
-	// Failure budget: a spent address is not even read from.
-	if a.limiter.limited(addr) {
-		return nil, Principal{}, "", at.refuse(fail(kindRateLimited, nil), false)
+	if err := at.screen(); err != nil {
+		return nil, err
 	}
 	// Credential, from the carrier.
 	at.carried = true
 	cred, err := a.strategy.carry(at)
 	if err != nil {
-		return nil, Principal{}, "", at.refuse(err, false)
+		return nil, at.refuse(err, false)
 	}
-	// Verify, revocations, authorizer. Once upgraded, the request's
-	// context says nothing of the client, and a router's request timeout
-	// (chi's middleware.Timeout) may have ended it: the checks get its
-	// values and a deadline of their own.
-	ctx := r.Context()
+	if err := at.check(cred); err != nil {
+		return nil, err
+	}
+	return at, nil
+}
+
+// screen runs the pipeline's steps before the credential is read.
+func (at *attempt) screen() error {
+	a, r := at.a, at.r
+	// Origin: before anything else, so a foreign page learns nothing and
+	// burns no ticket.
+	if err := checkOrigin(r, a.origins, a.sameOrigin); err != nil {
+		return at.refuse(err, false)
+	}
+	// A request that is no WebSocket handshake would be refused by the
+	// library after its ticket was spent: refuse it first.
+	if err := checkHandshake(r); err != nil {
+		return at.refuse(err, false)
+	}
+	// Client address.
+	addr, err := a.clientIP.Of(r)
+	if err != nil {
+		return at.refuse(fail(kindInvalid, err), false)
+	}
+	at.peer = Peer{Addr: addr, Request: r}
+	// Failure budget: a spent address is not even read from.
+	if a.limiter.limited(addr) {
+		return at.refuse(fail(kindRateLimited, nil), false)
+	}
+	return nil
+}
+
+// check verifies cred, then checks the revocations and the Authorizer.
+// Once upgraded, the request's context says nothing of the client, and a
+// router's request timeout (chi's middleware.Timeout) may have ended it:
+// the checks get its values and a deadline of their own.
+func (at *attempt) check(cred string) error {
+	ctx := at.r.Context()
 	if at.sock != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
 		defer cancel()
 	}
-	p, err := a.check(ctx, at.peer, cred, nil)
+	p, err := at.a.check(ctx, at.peer, cred, nil)
 	if err != nil {
-		return nil, Principal{}, "", at.refuse(err, true)
+		return at.refuse(err, true)
 	}
-	return at, p, cred, nil
+	at.p, at.cred = p, cred
+	return nil
 }
 
-// answer tells the client it succeeded, with a deadline: the 101 for the
-// handshake strategies, then auth_ok for those that speak in band. A
-// revocation that ended c meanwhile closes the connection instead, and it
-// is never served.
+// answer writes the 101 of a handshake strategy, with a deadline. If it
+// fails, the registered connection ends here.
 func (at *attempt) answer(c *Conn) error {
-	if at.sock == nil {
-		upgraded := false
-		defer func() {
-			if !upgraded {
-				// The library answered with an HTTP error, or
-				// Options.Upgrade panicked (net/http recovers it): the
-				// connection, registered already, ends here either way.
-				c.endByPeer("gone", 0)
-			}
-		}()
-		if err := at.upgrade(); err != nil {
-			return fail(kindUpgrade, err)
+	upgraded := false
+	defer func() {
+		if !upgraded {
+			// The library answered with an HTTP error, or
+			// Options.Upgrade panicked (net/http recovers it): the
+			// connection, registered already, ends here either way.
+			c.endByPeer("gone", 0)
 		}
-		upgraded = true
+	}()
+	if err := at.upgrade(); err != nil {
+		return fail(kindUpgrade, err)
 	}
+	upgraded = true
+	return nil
+}
+
+// confirm hands the upgraded socket to c and, for the in-band
+// strategies, writes auth_ok with a deadline. A revocation that ended c
+// meanwhile closes the connection instead, and it is never served.
+func (at *attempt) confirm(c *Conn) error {
 	c.sock = at.sock
 	c.sock.SetReadLimit(at.a.readLimit)
 	if c.first != nil {
@@ -160,7 +199,7 @@ func (at *attempt) answer(c *Conn) error {
 		return fmt.Errorf("wsauth: answer: %w", fail(kindRevoked, nil))
 	}
 	if at.a.strategy.inBand() {
-		p := c.current()
+		p := c.principal.Load()
 		if err := c.writeControl(context.WithoutCancel(at.r.Context()), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
 			c.endByPeer("gone", 0)
 			if cn, ok := c.sock.(closeNower); ok {
@@ -317,39 +356,16 @@ func (at *attempt) refuse(err error, settled bool) error {
 }
 
 // upgrade upgrades at's request with the Authenticator's library,
-// echoing at.protocol; the 101 is written within answerTimeout.
+// echoing at.protocol; the 101 is written within answerTimeout. It runs on
+// the handler's goroutine, under frames kept small for it (Accept):
+// internal/connmem's TestStackAfterUpgrade fails if the 101 takes the
+// goroutine past 8 KiB of stack.
 func (at *attempt) upgrade() error {
 	rc := http.NewResponseController(at.w)
 	// Hijacking clears the deadline again; libraries that hijack before
 	// writing the 101 (gorilla) bound that write themselves.
 	rc.SetWriteDeadline(time.Now().Add(answerTimeout))
-	// The upgrade runs on a goroutine of its own: writing the 101 needs
-	// more than 8 KiB of stack under the pipeline's frames, and the
-	// handler's goroutine would keep the grown stack for the whole life
-	// of the connection (BENCHMARKS.md, section 4).
-	type result struct {
-		s     Socket
-		err   error
-		panic any
-	}
-	done := make(chan result, 1)
-	go func() {
-		var res result
-		defer func() {
-			// A panicking Options.Upgrade panics in the handler's
-			// goroutine, where net/http recovers it, as it would inline.
-			if res.panic = recover(); res.panic != nil {
-				done <- res
-			}
-		}()
-		res.s, res.err = at.a.upgrade(at.w, at.r, at.protocol)
-		done <- res
-	}()
-	res := <-done
-	if res.panic != nil {
-		panic(res.panic)
-	}
-	s, err := res.s, res.err
+	s, err := at.a.upgrade(at.w, at.r, at.protocol)
 	if err != nil {
 		return fmt.Errorf("wsauth: upgrade: %w", err)
 	}

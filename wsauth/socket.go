@@ -38,12 +38,17 @@ type Socket interface {
 // close handshake (coder/websocket's CloseNow).
 type closeNower interface{ CloseNow() error }
 
+// coderOptions are acceptCoder's options when no subprotocol is echoed;
+// coder/websocket copies them before use. Shared, they keep them off the
+// stack under which net/http writes the 101.
+var coderOptions = &websocket.AcceptOptions{InsecureSkipVerify: true}
+
 // acceptCoder is the default Options.Upgrade: coder/websocket, echoing
 // subprotocol. The origin was checked already, with the same rules.
 func acceptCoder(w http.ResponseWriter, r *http.Request, subprotocol string) (Socket, error) {
-	o := &websocket.AcceptOptions{InsecureSkipVerify: true}
+	o := coderOptions
 	if subprotocol != "" {
-		o.Subprotocols = []string{subprotocol}
+		o = &websocket.AcceptOptions{InsecureSkipVerify: true, Subprotocols: []string{subprotocol}}
 	}
 	c, err := websocket.Accept(w, r, o)
 	if err != nil {

@@ -86,6 +86,7 @@ func main() {
 	list := flag.String("kinds", strings.Join(kinds, ","), "comma-separated kinds to measure: "+strings.Join(kinds, ", "))
 	sources := flag.Int("sources", 8, "client source addresses 127.0.0.2… to spread connections over")
 	conc := flag.Int("c", 32, "concurrent dials")
+	settle := flag.Duration("settle", 2*time.Second, "how long the last handlers get to reach their Read before the server is measured")
 	heapProfile := flag.String("heapprofile", "", "write the server's heap profile with the connections open to `file`; the kind is appended when several are measured")
 	flag.Parse()
 	if err := procstat.RaiseFileLimit(); err != nil {
@@ -111,7 +112,7 @@ func main() {
 		if prof != "" && strings.Contains(*list, ",") {
 			prof += "." + k
 		}
-		r, err := measure(k, *n, *sources, *conc, key, prof)
+		r, err := measure(k, *n, *sources, *conc, *settle, key, prof)
 		if err != nil {
 			log.Fatalf("%s: %v", k, err)
 		}
@@ -174,7 +175,7 @@ func report(w io.Writer, rows []result) {
 
 // measure starts a server of kind, opens n idle connections to it and
 // returns its memory before and after.
-func measure(kind string, n, sources, conc int, key []byte, heapProfile string) (result, error) {
+func measure(kind string, n, sources, conc int, settle time.Duration, key []byte, heapProfile string) (result, error) {
 	cmd := exec.Command(os.Args[0], "-serve", "-kind", kind)
 	cmd.Env = append(os.Environ(), keyEnv+"="+hex.EncodeToString(key))
 	cmd.Stderr = os.Stderr
@@ -245,7 +246,7 @@ func measure(kind string, n, sources, conc int, key []byte, heapProfile string) 
 	for _, c := range clients {
 		c.CloseIdleConnections()
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(settle)
 	after, err := getStats(sc, base, heapProfile)
 	if err != nil {
 		return result{}, err

@@ -24,7 +24,7 @@ import (
 // Against miniredis, whose clock follows the fake one; a wipe is its
 // FLUSHALL.
 func TestRevocationsMiniredis(t *testing.T) {
-	t.Parallel() // a server of its own
+	t.Parallel()               // a server of its own
 	var m *miniredis.Miniredis // of the current subtest: they run one at a time
 	tickettest.TestRevocations(t, tickettest.Harness{
 		NewStore: func(t *testing.T, clock *tickettest.Clock) ticket.Store {
