@@ -128,10 +128,13 @@
 // internal/breaks.RegisterLate, SkipRevocationsOnRefresh and
 // SpendAfterVerify, and a store whose Check never reports a loss, must
 // fail the harness with the violation it causes within the CI seeds:
-// first the redis history of a seed up to a few operations after the
-// scenario that shows the bug, then the whole of it, then the next seed),
-// and the regression tests: about 20 s under -race on two cores. Without redis-server it skips, unless
-// WSAUTH_REQUIRE_REDIS=1. For longer, with random seeds, printed:
+// for each world, the memstore one first (virtual time, milliseconds),
+// the history of a seed up to a few operations after the scenario that
+// shows the bug, then the whole of it, then the next seed; the data-loss
+// variant only has a scenario in the redis world), and the regression
+// tests: about 13 s under -race on two cores. Without redis-server it
+// skips, unless WSAUTH_REQUIRE_REDIS=1. For longer, with random seeds,
+// printed:
 //
 //	WSAUTH_HARNESS_DURATION=30m go test -run 'TestHarness$' -timeout 40m -v ./internal/harness/
 //
