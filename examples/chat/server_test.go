@@ -614,7 +614,8 @@ func TestBadFrames(t *testing.T) {
 // TestTokenExpiry: on /ws/jwt a client that sends no fresh token is
 // closed with 4401 when its token expires.
 func TestTokenExpiry(t *testing.T) {
-	t.Parallel() // waits out a real expiry, on a node of its own
+	// Waits out a real expiry, on a node of its own.
+	t.Parallel()
 	n := newNode(t, config{TokenTTL: 2 * time.Second}) // exp is in whole seconds: 1 to 2 s away
 	c := n.mustDial(t, "jwt", n.login(t, "alice"), "general")
 	c.joined()
@@ -869,7 +870,8 @@ func TestLogoutOtherUsersToken(t *testing.T) {
 // the first token. Nothing here waits for a time: each refresh answers a
 // notice, until a notice comes after the first token has expired.
 func TestRefreshInPlace(t *testing.T) {
-	t.Parallel() // waits out real expiries, on a node of its own
+	// Waits out real expiries, on a node of its own.
+	t.Parallel()
 	n := newNode(t, config{TokenTTL: 3 * time.Second}) // exp in whole seconds: 2 to 3 s away
 	for _, strategy := range []string{"first-message+token", "subprotocol+token", "jwt"} {
 		t.Run(strategy, func(t *testing.T) {
