@@ -108,7 +108,7 @@ func TestNodeClient(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test/*.test.mjs (%v)", err)
 	}
-	args := append([]string{"--test", "--test-force-exit", "--test-reporter=spec", fmt.Sprintf("--test-concurrency=%d", len(files))}, files...)
+	args := append([]string{"--test", "--test-force-exit", "--test-timeout=30000", "--test-reporter=spec", fmt.Sprintf("--test-concurrency=%d", len(files))}, files...)
 	out := runNode(t, node, []string{"WSAUTH_TESTSERVER=" + bin}, args...)
 	if testing.Verbose() {
 		t.Logf("%s", out)

@@ -111,6 +111,37 @@ type state struct {
 	remotes   map[string][]string
 	delivered map[string][]delivery
 	srv       *http.Server // nil while stopped
+	// stopped is the code stop ended connections with, until the next
+	// start: a connection accepted just before stop whose handler
+	// registers it after stop is ended with it too.
+	stopped websocket.StatusCode
+	// added is closed, and replaced, whenever a handler registers a
+	// connection.
+	added chan struct{}
+}
+
+// connsOf returns sub's connections, waiting up to a few seconds for a
+// first one: a client hears auth_ok (or the 101) before the handler
+// that registers its connection runs.
+func (s *state) connsOf(sub string) []*wsauth.Conn {
+	deadline := time.After(5 * time.Second)
+	for {
+		s.mu.Lock()
+		var all []*wsauth.Conn
+		for c := range s.conns[sub] {
+			all = append(all, c)
+		}
+		added := s.added
+		s.mu.Unlock()
+		if len(all) > 0 {
+			return all
+		}
+		select {
+		case <-added:
+		case <-deadline:
+			return nil
+		}
+	}
 }
 
 type cred struct {
@@ -134,6 +165,7 @@ func newState() *state {
 		conns:     make(map[string]map[*wsauth.Conn]string),
 		remotes:   make(map[string][]string),
 		delivered: make(map[string][]delivery),
+		added:     make(chan struct{}),
 	}
 	opts := &wsauth.Options{Registry: s.reg, Limiter: wsauth.NewLimiter(0, 0)}
 	v := wsauth.VerifierFunc(s.verify)
@@ -168,7 +200,7 @@ func newState() *state {
 func (s *state) serve(ln net.Listener) {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.stopped = srv, 0
 	s.mu.Unlock()
 	go srv.Serve(ln)
 }
@@ -178,7 +210,7 @@ func (s *state) serve(ln net.Listener) {
 func (s *state) stop(code websocket.StatusCode) {
 	s.mu.Lock()
 	srv := s.srv
-	s.srv = nil
+	s.srv, s.stopped = nil, code
 	var all []*wsauth.Conn
 	for _, set := range s.conns {
 		for c := range set {
@@ -277,7 +309,13 @@ func (s *state) echo(ctx context.Context, c *wsauth.Conn) {
 	}
 	s.conns[sub][c] = c.Request().RemoteAddr
 	s.remotes[sub] = append(s.remotes[sub], c.Request().RemoteAddr)
+	stopped := s.stopped
+	close(s.added)
+	s.added = make(chan struct{})
 	s.mu.Unlock()
+	if stopped != 0 {
+		end(c, stopped, "server stopping")
+	}
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns[sub], c)
@@ -318,12 +356,7 @@ func (s *state) controlHandler() http.Handler {
 		if !decode(w, r, &req) {
 			return
 		}
-		s.mu.Lock()
-		var all []*wsauth.Conn
-		for c := range s.conns[req.Sub] {
-			all = append(all, c)
-		}
-		s.mu.Unlock()
+		all := s.connsOf(req.Sub)
 		for _, c := range all {
 			end(c, websocket.StatusCode(req.Code), req.Reason)
 		}
