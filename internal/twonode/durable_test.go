@@ -4,9 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/http/httptest"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,18 +54,7 @@ func newTicketNode(t *testing.T, client redis.UniversalClient) ticketNode {
 		}
 		return jwts.Verify(ctx, cred, p)
 	})
-	a := wsauth.New(either, wsauth.FirstMessage{}, &wsauth.Options{Registry: reg})
-	srv := httptest.NewServer(wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
-		for {
-			m, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
-			c.Write(ctx, m.Type, m.Data)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return ticketNode{revokeNode{reg: reg, url: "ws" + strings.TrimPrefix(srv.URL, "http")}, store}
+	return ticketNode{serveEcho(t, either, reg), store}
 }
 
 func (n ticketNode) ticket(t *testing.T, subject string) string {

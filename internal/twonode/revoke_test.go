@@ -74,8 +74,14 @@ func newRevokeNode(t *testing.T, client redis.UniversalClient) revokeNode {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(st.Since.Add(time.Millisecond)))
-	jv := jwtVerifier(t)
-	auth := wsauth.New(jv, wsauth.FirstMessage{}, &wsauth.Options{Registry: reg})
+	return serveEcho(t, jwtVerifier(t), reg)
+}
+
+// serveEcho serves first-message connections verified by v, registered
+// in reg, that echo what they read.
+func serveEcho(t *testing.T, v wsauth.Verifier, reg *wsauth.Registry) revokeNode {
+	t.Helper()
+	auth := wsauth.New(v, wsauth.FirstMessage{}, &wsauth.Options{Registry: reg})
 	srv := httptest.NewServer(wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
 		for {
 			m, err := c.Read(ctx)
