@@ -28,6 +28,12 @@ func TestCredSpan(t *testing.T) {
 }
 
 func TestCheckCredential(t *testing.T) {
+	// secret is recognisable in any error text that leaks it; jwt is
+	// shaped like a real ~300-byte HS256 JWT.
+	const secret = "SECRETzq9"
+	jwt := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." +
+		strings.Repeat("eyJzdWIiOiJ1c2VyLTEyMyIsInJvb21zIjpbImxvYmJ5Il19", 4) +
+		".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 	tests := []struct {
 		cred string
 		err  error
@@ -47,9 +53,11 @@ func TestCheckCredential(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := CheckCredential("test", tt.cred)
-		wantErr(t, err, tt.err)
-		if tt.err == nil && err != nil {
-			t.Errorf("CheckCredential(%.20q) = %v", tt.cred, err)
+		if tt.err == nil && err != nil || tt.err != nil && !errors.Is(err, tt.err) {
+			t.Errorf("CheckCredential(%.20q) = %v, want %v", tt.cred, err, tt.err)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("CheckCredential(%.20q): the error text leaks the credential: %q", tt.cred, err)
 		}
 		if tt.err != nil && errors.Is(err, ErrMalformed) == errors.Is(err, ErrNoCredential) {
 			t.Errorf("CheckCredential(%.20q) = %v: want exactly one sentinel", tt.cred, err)
