@@ -5,6 +5,7 @@ package wsauth_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -359,4 +360,144 @@ func TestFirstMessageLargeAuthFrame(t *testing.T) {
 // ticketFor issues a ticket for subject in store.
 func ticketFor(t *testing.T, store ticket.Store, subject string) string {
 	return wsauthtest.Ticket(t, store, ticket.Ticket{Subject: subject})
+}
+
+// stableVerifier is a test Verifier that says its answers hold until they
+// expire, as jwtverify's does, so that PerMessage takes its fast path.
+type stableVerifier struct{ *wsauthtest.Verifier }
+
+func (stableVerifier) Stable(tok string) (string, bool) { return tok, true }
+
+// TestOldTokenRevokedAfterRefresh: a per-message connection that moved to
+// a newer token by a refresh frame is filed under the newer token's ID;
+// RevokeToken of the older one must still refuse a frame that carries
+// it, though the fast path remembers that token.
+func TestOldTokenRevokedAfterRefresh(t *testing.T) {
+	now := time.Now()
+	v := stableVerifier{wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
+		"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
+	})}
+	reg := wsauth.NewRegistry(newRevocations(), nil)
+	a := wsauth.New(v, wsauth.PerMessage{}, &wsauth.Options{Registry: reg})
+	url := loopback(t, wsauth.Handler(a, echo))
+	ctx := testCtx(t)
+	c, out := perMessageRoute.dial(ctx, url, "old", nil)
+	if c == nil {
+		t.Fatalf("first frame refused: %v", out)
+	}
+	defer c.CloseNow()
+	if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
+		t.Fatalf("first frame: %q, %v", b, err)
+	}
+	if got := roundTrip(t, ctx, c, string(envelope(t, "old", `"fast"`))); got != `alice: "fast"` {
+		t.Fatalf("the remembered token: %q", got)
+	}
+	if err := transport.Refresh(ctx, c, "new"); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), transport.TypeAuthOK) {
+		t.Fatalf("refresh answered %q, %v", b, err)
+	}
+	if err := reg.RevokeToken(ctx, "j1", now.Add(time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, envelope(t, "old", `"after"`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.Read(ctx); err == nil {
+		t.Fatalf("a frame with the revoked older token was served: %q", b)
+	} else if code := websocket.CloseStatus(err); code != transport.CloseUnauthenticated {
+		t.Fatalf("closed with %v, want 4401", err)
+	}
+}
+
+// TestRefreshRevokedWhileChecked: a later credential revoked while it is
+// being checked (here, by the Authorizer) is never answered as a success:
+// no auth_ok for a refresh frame, no delivery for a per-message frame, no
+// EventRefreshed; the connection closes 4401.
+func TestRefreshRevokedWhileChecked(t *testing.T) {
+	now := time.Now()
+	for _, rt := range []route{firstMessageRoute, perMessageRoute} {
+		t.Run(rt.name, func(t *testing.T) {
+			v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+				"t1": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
+				"t2": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
+			})
+			reg := wsauth.NewRegistry(newRevocations(), nil)
+			var refreshed atomic.Int32
+			revokeT2 := func(ctx context.Context, p wsauth.Principal, _ *http.Request) error {
+				if p.Claims["jti"] == "j2" {
+					return reg.RevokeToken(ctx, "j2", now.Add(time.Hour), "")
+				}
+				return nil
+			}
+			a := wsauth.New(v, rt.strategy, &wsauth.Options{Registry: reg, Authorizer: revokeT2, Events: func(_ context.Context, e wsauth.Event) {
+				if e.Kind == wsauth.EventRefreshed {
+					refreshed.Add(1)
+				}
+			}})
+			url := loopback(t, wsauth.Handler(a, echo))
+			ctx := testCtx(t)
+			c, out := rt.dial(ctx, url, "t1", nil)
+			if c == nil {
+				t.Fatalf("t1 refused: %v", out)
+			}
+			defer c.CloseNow()
+			var later []byte
+			if rt.name == perMessageRoute.name {
+				if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
+					t.Fatalf("first frame: %q, %v", b, err)
+				}
+				later = envelope(t, "t2", `"x"`)
+			} else {
+				var err error
+				if later, err = transport.AppendControl(nil, transport.TypeRefresh, "t2"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.Write(ctx, websocket.MessageText, later); err != nil {
+				t.Fatal(err)
+			}
+			if _, b, err := c.Read(ctx); err == nil {
+				t.Fatalf("answered %q for a credential revoked while it was checked", b)
+			} else if code := websocket.CloseStatus(err); code != transport.CloseUnauthenticated {
+				t.Fatalf("closed with %v, want 4401", err)
+			}
+			if n := refreshed.Load(); n != 0 {
+				t.Fatalf("%d EventRefreshed for a revoked refresh", n)
+			}
+		})
+	}
+}
+
+// TestEndedErrorsKeepTheirKind: once a later credential was refused, the
+// connection's Read and Write errors wrap that refusal's error.
+func TestEndedErrorsKeepTheirKind(t *testing.T) {
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"alice": {Subject: "alice", IssuedAt: time.Now()},
+		"bob":   {Subject: "bob", IssuedAt: time.Now()},
+	})
+	errs := make(chan [2]error, 1)
+	a := wsauth.New(v, wsauth.FirstMessage{}, nil)
+	url := loopback(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+		_, rerr := c.Read(ctx)
+		errs <- [2]error{rerr, c.Write(ctx, websocket.MessageText, []byte("x"))}
+	}))
+	ctx := testCtx(t)
+	c, out := firstMessageRoute.dial(ctx, url, "alice", nil)
+	if c == nil {
+		t.Fatal(out)
+	}
+	defer c.CloseNow()
+	if err := transport.Refresh(ctx, c, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	wantClose(t, ctx, c, transport.CloseForbidden)
+	got := <-errs
+	for i, op := range []string{"Read", "Write"} {
+		if !errors.Is(got[i], wsauth.ErrForbidden) {
+			t.Errorf("%s after a refresh naming another subject: %v, want ErrForbidden", op, got[i])
+		}
+	}
 }

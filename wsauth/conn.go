@@ -3,7 +3,6 @@ package wsauth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -186,11 +185,11 @@ func (c *Conn) endedErr(op string) error {
 	if !ok {
 		return nil
 	}
-	switch why {
-	case "expired":
-		return fmt.Errorf("wsauth: %s: %w", op, ErrExpired)
-	case "revoked":
-		return fmt.Errorf("wsauth: %s: %w", op, ErrRevoked)
+	// why is the Event.Reason of the end, one per row of refusals.
+	for _, r := range refusals {
+		if r.reason == why {
+			return fmt.Errorf("wsauth: %s: %w", op, r.sentinel)
+		}
 	}
 	return fmt.Errorf("wsauth: %s: connection ended: %s", op, why)
 }
@@ -228,9 +227,4 @@ func (c *Conn) refuseFrame(err error, settled, keep bool) error {
 		c.endByUs(row.reason, row.code, row.text)
 	}
 	return err
-}
-
-// errEnded reports whether err says wsauth ended the connection.
-func errEnded(err error) bool {
-	return errors.Is(err, ErrExpired) || errors.Is(err, ErrRevoked)
 }

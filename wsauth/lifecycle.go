@@ -40,7 +40,7 @@ type life struct {
 	text   string // close reason sent, when the end was ours
 	gen    uint32 // bumped when the timer is re-armed, so a stale one does nothing
 	ended  bool
-	byUs   bool // ended by expiry or revocation: writes fail with errEnded
+	byUs   bool // ended by us (expiry, revocation, a refused credential): Read and Write fail with endedErr
 	cut    bool // the closer cuts the connection (Middleware): the client sees 1006
 
 	// Registry indexes, guarded by the Registry's lock. (The small fields
@@ -91,18 +91,20 @@ func (l *life) attach(closer func(websocket.StatusCode, string), notify func(tim
 	return true
 }
 
-// set makes p, which is never changed afterwards, the principal, re-indexes l in the Registry (its token ID
-// may have changed) and re-arms the timer. A token revoked meanwhile ends
-// l.
-func (l *life) set(p *Principal) {
+// set makes p, which is never changed afterwards, the principal,
+// re-indexes l in the Registry (its token ID may have changed) and
+// re-arms the timer. A token revoked meanwhile ends l, and set reports
+// false: nothing may then tell the client it succeeded.
+func (l *life) set(p *Principal) bool {
 	l.principal.Store(p)
 	if !l.a.registry.reindex(l, p) {
 		l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
-		return
+		return false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.armLocked(p)
+	return true
 }
 
 // armLocked (re)arms the one timer: for the expiry notice, if l sends

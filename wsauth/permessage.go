@@ -77,21 +77,25 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 	// for one only when the envelope is refused keeps it off the path of
 	// every frame.
 	if err != nil && typ == websocket.MessageText {
-		if ok, perr := refreshFrame(b); ok {
-			return Message{}, false, c.refresh(ctx, b, perr)
+		if ok, ctl, perr := refreshFrame(b); ok {
+			return Message{}, false, c.refresh(ctx, ctl, perr)
 		}
 	}
 	// Fast path: the token this connection verified last, still
-	// unexpired. The comparison is of full bytes, so it never accepts
-	// another token.
-	if err == nil && m.p != nil && string(tok) == m.known.String() && time.Now().Before(m.p.ExpiresAt) {
+	// unexpired, and still the connection's principal, the one the
+	// Registry files it under (a refresh makes another the principal, and
+	// then RevokeToken of this one would not close the connection). The
+	// comparison is of full bytes, so it never accepts another token.
+	if err == nil && m.p != nil && m.p == c.principal.Load() && string(tok) == m.known.String() && time.Now().Before(m.p.ExpiresAt) {
 		return Message{Type: typ, Data: data, Principal: *m.p}, true, nil
 	}
 	settled := false
 	var p Principal
+	var cred string
 	if err == nil {
 		cur := c.Principal()
-		p, err = c.a.check(ctx, c.peer(), string(tok), &cur)
+		cred = string(tok)
+		p, err = c.a.check(ctx, c.peer(), cred, &cur)
 		settled = true
 	}
 	if err != nil {
@@ -107,8 +111,10 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 		// connection for it. One copy, shared by the memo and the life.
 		pp := new(Principal)
 		*pp = p
-		c.remember(string(tok), pp)
-		c.set(pp)
+		c.remember(cred, pp)
+		if !c.set(pp) {
+			return Message{}, false, c.endedErr("read") // revoked meanwhile: not delivered
+		}
 		c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
 	}
 	return Message{Type: typ, Data: data, Principal: p}, true, nil

@@ -15,24 +15,24 @@ import (
 var refreshTag = []byte(`"` + transport.TypeRefresh + `"`)
 
 // refreshFrame reports whether the text frame b is a refresh frame:
-// a JSON object whose "type" is "refresh". perr is set when it is one but
-// cannot be used (malformed, no token).
-func refreshFrame(b []byte) (ok bool, perr error) {
+// a JSON object whose "type" is "refresh", and returns it parsed. perr is
+// set when it is one but cannot be used (malformed, no token).
+func refreshFrame(b []byte) (ok bool, ctl transport.Control, perr error) {
 	if !bytes.Contains(b, refreshTag) {
-		return false, nil
+		return false, ctl, nil
 	}
 	ctl, err := transport.ParseControl(b)
 	if ctl.Type != "" {
-		return ctl.Type == transport.TypeRefresh, err
+		return ctl.Type == transport.TypeRefresh, ctl, err
 	}
 	// Malformed: refuse it only if it was meant as a refresh.
 	var probe struct {
 		Type any `json:"type"`
 	}
 	if json.Unmarshal(b, &probe) == nil && probe.Type == transport.TypeRefresh {
-		return true, err
+		return true, ctl, err
 	}
-	return false, nil
+	return false, ctl, nil
 }
 
 // receiveControl is how connections other than per-message ones handle a
@@ -40,8 +40,8 @@ func refreshFrame(b []byte) (ok bool, perr error) {
 // application's.
 func (c *Conn) receiveControl(ctx context.Context, inBand bool, typ websocket.MessageType, b []byte) (Message, bool, error) {
 	if inBand && typ == websocket.MessageText {
-		if ok, perr := refreshFrame(b); ok {
-			return Message{}, false, c.refresh(ctx, b, perr)
+		if ok, ctl, perr := refreshFrame(b); ok {
+			return Message{}, false, c.refresh(ctx, ctl, perr)
 		}
 	}
 	return Message{Type: typ, Data: b, Principal: c.Principal()}, true, nil
@@ -51,21 +51,20 @@ func (c *Conn) receiveControl(ctx context.Context, inBand bool, typ websocket.Me
 // (failure budget, Verifier, revocations, Authorizer) and, if it names the
 // same subject, makes it the connection's principal and answers auth_ok.
 // Otherwise it closes the connection with the refusal's code.
-func (c *Conn) refresh(ctx context.Context, b []byte, perr error) error {
-	var ctl transport.Control
-	err := perr
-	if err == nil {
-		ctl, err = transport.ParseControl(b)
-	}
-	if err != nil {
-		return c.refuseFrame(carrierErr(err), false, false)
+func (c *Conn) refresh(ctx context.Context, ctl transport.Control, perr error) error {
+	if perr != nil {
+		return c.refuseFrame(carrierErr(perr), false, false)
 	}
 	cur := c.Principal()
 	p, err := c.a.check(ctx, c.peer(), ctl.Token, &cur)
 	if err != nil {
 		return c.refuseFrame(err, true, false)
 	}
-	c.set(&p)
+	if !c.set(&p) {
+		// Revoked while it was checked: the connection is closing with
+		// 4401, and the client never hears auth_ok.
+		return c.endedErr("refresh")
+	}
 	c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
 	if err := c.writeControl(ctx, transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
 		return fmt.Errorf("wsauth: refresh: auth_ok: %w", err)
