@@ -41,17 +41,18 @@ type Revocations interface {
 	// empty subject names no one and is an error.
 	RevokeSubject(ctx context.Context, subject string, at time.Time) error
 
-	// Check reports what the store knows about the credential with ID key
-	// (the zero Key for a credential that has no ID) and subject (""
-	// for none), in one round trip for a networked store, so that the
-	// answer is one consistent reading. Decide with Status.Refuses.
-	Check(ctx context.Context, key Key, subject string) (Status, error)
+	// Check reports what the store knows about the credential with IDs
+	// keys (its token ID and its session ID, say, under DenyKey; zero
+	// Keys for none) and subject ("" for none), in one round trip for a
+	// networked store, so that the answer is one consistent reading.
+	// Decide with Status.Refuses.
+	Check(ctx context.Context, keys [2]Key, subject string) (Status, error)
 }
 
 // Status is what Revocations.Check knows about one credential. Stores keep
 // times to the millisecond at least, rounded towards refusal.
 type Status struct {
-	// Denied says the credential's ID is revoked.
+	// Denied says one of the credential's IDs is revoked.
 	Denied bool
 
 	// SubjectRevoked is the latest RevokeSubject time of the credential's

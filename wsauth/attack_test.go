@@ -501,3 +501,47 @@ func TestEndedErrorsKeepTheirKind(t *testing.T) {
 		}
 	}
 }
+
+// TestOneStoreCheckPerCredential: a credential with a token ID and a
+// session ID is checked against the store in one Check (one round trip
+// for Redis), on the handshake and on a refresh; revoking either ID
+// refuses it.
+func TestOneStoreCheckPerCredential(t *testing.T) {
+	now := time.Now()
+	claims := func(jti string) map[string]any { return map[string]any{"jti": jti, "sid": "s1"} }
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"t1": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: claims("j1")},
+		"t2": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: claims("j2")},
+	})
+	revs := newRevocations()
+	reg := wsauth.NewRegistry(revs, nil)
+	a := wsauth.New(v, wsauth.FirstMessage{}, &wsauth.Options{Registry: reg})
+	url := loopback(t, wsauth.Handler(a, echo))
+	ctx := testCtx(t)
+	before := revs.checks.Load()
+	c, _, err := dialFirst(ctx, url, "t1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if n := revs.checks.Load() - before; n != 1 {
+		t.Fatalf("the handshake made %d store checks, want 1", n)
+	}
+	if err := transport.Refresh(ctx, c, "t2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), transport.TypeAuthOK) {
+		t.Fatalf("refresh answered %q, %v", b, err)
+	}
+	if n := revs.checks.Load() - before; n != 2 {
+		t.Fatalf("handshake and refresh made %d store checks, want 2", n)
+	}
+	// The session revoked in the store only (as by another node): a new
+	// connection with t1 is refused, by its session ID.
+	if err := revs.RevokeID(ctx, ticket.DenyKey("s1"), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if c2, code, _ := dialFirst(ctx, url, "t1", nil); c2 != nil || code != transport.CloseUnauthenticated {
+		t.Fatalf("with its session revoked: %v, close %v; want 4401", c2, code)
+	}
+}

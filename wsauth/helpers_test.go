@@ -268,15 +268,20 @@ func (r *revocations) RevokeSubject(_ context.Context, s string, at time.Time) e
 	return r.err
 }
 
-func (r *revocations) Check(_ context.Context, k ticket.Key, s string) (ticket.Status, error) {
+func (r *revocations) Check(_ context.Context, keys [2]ticket.Key, s string) (ticket.Status, error) {
 	r.checks.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
 		return ticket.Status{}, r.err
 	}
-	until, denied := r.ids[k]
-	return ticket.Status{Denied: denied && time.Now().Before(until), SubjectRevoked: r.subjects[s], Since: r.since}, nil
+	st := ticket.Status{SubjectRevoked: r.subjects[s], Since: r.since}
+	for _, k := range keys {
+		if until, ok := r.ids[k]; ok && time.Now().Before(until) {
+			st.Denied = true
+		}
+	}
+	return st, nil
 }
 
 // lose forgets every revocation, as a store that restarted empty.

@@ -79,7 +79,7 @@ func (r *Registry) Listen(ctx context.Context) error {
 		// starts; credentials issued before are refused. Doing it at
 		// startup rather than at the first check keeps that moment
 		// before the node hands out any credential.
-		if _, err := r.store.Check(ctx, ticket.Key{}, ""); err != nil {
+		if _, err := r.store.Check(ctx, [2]ticket.Key{}, ""); err != nil {
 			return fmt.Errorf("wsauth: registry: revocations: %w", err)
 		}
 	}
@@ -224,18 +224,13 @@ func (r *Registry) catchUp(ctx context.Context) {
 	}
 }
 
-// checkStore refuses p if the store says it is revoked, or cannot say. A
-// credential with a session ID costs a second lookup, for the session.
+// checkStore refuses p if the store says it is revoked, or cannot say: one
+// Check, for the subject and both revocation IDs.
 func (r *Registry) checkStore(ctx context.Context, p *Principal) error {
 	if r.store == nil {
 		return nil
 	}
-	ids := p.revocationIDs()
-	st, err := r.store.Check(ctx, ids[0], p.Subject)
-	if err == nil && !st.Refuses(p.IssuedAt) && ids[1] != (ticket.Key{}) {
-		st, err = r.store.Check(ctx, ids[1], "")
-		st.SubjectRevoked, st.Since = time.Time{}, time.Time{} // read the first time
-	}
+	st, err := r.store.Check(ctx, p.revocationIDs(), p.Subject)
 	switch {
 	case err != nil:
 		return fail(kindUnavailable, fmt.Errorf("revocations: %w", err))

@@ -134,7 +134,7 @@ func (s *server) sessionOf(r *http.Request) (sessionToken, error) {
 	if err != nil {
 		return sessionToken{}, err
 	}
-	st, err := s.revs.Check(r.Context(), ticket.DenyKey(sess.id), sess.user)
+	st, err := s.revs.Check(r.Context(), [2]ticket.Key{ticket.DenyKey(sess.id)}, sess.user)
 	switch {
 	case err != nil:
 		return sessionToken{}, fmt.Errorf("%w: revocations: %w", wsauth.ErrUnavailable, err)

@@ -706,7 +706,7 @@ func (w *world) redisFault(k opKind) {
 func (w *world) startRevocationList() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := w.nodes[0].revs.Check(ctx, ticket.Key{}, ""); err != nil {
+	if _, err := w.nodes[0].revs.Check(ctx, [2]ticket.Key{}, ""); err != nil {
 		w.cap.add("check error", err.Error())
 	}
 	time.Sleep(2 * time.Millisecond)

@@ -489,8 +489,8 @@ type sinceStuck struct {
 	set   bool
 }
 
-func (s *sinceStuck) Check(ctx context.Context, k ticket.Key, subject string) (ticket.Status, error) {
-	st, err := s.Revocations.Check(ctx, k, subject)
+func (s *sinceStuck) Check(ctx context.Context, keys [2]ticket.Key, subject string) (ticket.Status, error) {
+	st, err := s.Revocations.Check(ctx, keys, subject)
 	if err != nil {
 		return st, err
 	}

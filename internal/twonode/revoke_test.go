@@ -69,7 +69,7 @@ func newRevokeNode(t *testing.T, client redis.UniversalClient) revokeNode {
 	// A store refuses every credential issued before its revocation list
 	// started, to the millisecond; the tokens signed next must be issued
 	// after that, which is up to a millisecond away.
-	st, err := store.Check(ctx, ticket.Key{}, "")
+	st, err := store.Check(ctx, [2]ticket.Key{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

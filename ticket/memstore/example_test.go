@@ -71,7 +71,7 @@ func Example_revocations() {
 		{"jti-42", "bob", start.Add(40 * time.Minute)},  // revoked by ID
 		{"jti-3", "bob", start.Add(-time.Hour)},         // before the process started
 	} {
-		st, err := store.Check(ctx, ticket.DenyKey(c.jti), c.sub)
+		st, err := store.Check(ctx, [2]ticket.Key{ticket.DenyKey(c.jti)}, c.sub)
 		fmt.Println(c.jti, c.sub, st.Refuses(c.iat), err)
 	}
 	// Output:

@@ -95,7 +95,7 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time)
 	return nil
 }
 
-// Check reports what the Store knows of the credential with ID key and
+// Check reports what the Store knows of the credential with IDs keys and
 // subject, as ticket.Revocations asks, in one reading under one lock.
 // Since is the Store's creation, to the millisecond (credentials carry
 // their issue time to the millisecond at best: one minted in the
@@ -103,7 +103,7 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time)
 // process the Store replaced was gone well before that millisecond): a
 // Store lives in one process, and a process that restarts starts a new,
 // empty Store, which refuses every credential issued before it.
-func (s *Store) Check(ctx context.Context, key ticket.Key, subject string) (ticket.Status, error) {
+func (s *Store) Check(ctx context.Context, keys [2]ticket.Key, subject string) (ticket.Status, error) {
 	if err := ctx.Err(); err != nil {
 		return ticket.Status{}, fmt.Errorf("memstore: check: %w", err)
 	}
@@ -112,9 +112,10 @@ func (s *Store) Check(ctx context.Context, key ticket.Key, subject string) (tick
 	r := &s.rev
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if key != (ticket.Key{}) {
-		end, ok := r.ids[key]
-		st.Denied = ok && now < end
+	for _, k := range keys {
+		if end, ok := r.ids[k]; ok && now < end && k != (ticket.Key{}) {
+			st.Denied = true
+		}
 	}
 	if subject != "" {
 		if e, ok := r.subjects[subject]; ok && now < e.end {

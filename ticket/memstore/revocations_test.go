@@ -68,7 +68,7 @@ func TestSinceIsCreation(t *testing.T) {
 	clock := tickettest.NewClock(start)
 	s := New(&Options{Now: clock.Now})
 	clock.Advance(time.Hour)
-	st, err := s.Check(t.Context(), ticket.Key{}, "")
+	st, err := s.Check(t.Context(), [2]ticket.Key{}, "")
 	if err != nil || !st.Since.Equal(start) {
 		t.Fatalf("Check = %+v, %v; want Since %v", st, err, start)
 	}

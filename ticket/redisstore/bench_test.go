@@ -92,13 +92,13 @@ func benchCheck(b *testing.B, addr string) {
 	c.AddHook(n)
 	st := redisstore.New(c, nil)
 	k := ticket.DenyKey("jti-42")
-	if _, err := st.Check(b.Context(), k, "user-42"); err != nil { // loads the script
+	if _, err := st.Check(b.Context(), [2]ticket.Key{k}, "user-42"); err != nil { // loads the script
 		b.Fatal(err)
 	}
 	n.reset()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := st.Check(b.Context(), k, "user-42"); err != nil {
+		if _, err := st.Check(b.Context(), [2]ticket.Key{k}, "user-42"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -66,11 +66,11 @@ func testClusterLayout(t *testing.T, c *redis.ClusterClient, onEach func(*testin
 	if err := st.RevokeSubject(ctx, "alice", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Check(ctx, k, "alice"); err != nil { // loads the script
+	if _, err := st.Check(ctx, [2]ticket.Key{k}, "alice"); err != nil { // loads the script
 		t.Fatal(err)
 	}
 	n.reset()
-	s, err := st.Check(ctx, k, "alice")
+	s, err := st.Check(ctx, [2]ticket.Key{k}, "alice")
 	if err != nil || !s.Denied || s.SubjectRevoked.IsZero() {
 		t.Fatalf("Check = %+v, %v", s, err)
 	}

@@ -93,7 +93,7 @@ func Example_revocations() {
 	// The first use starts the list; a token is issued then, and later
 	// revoked by its ID ("jti") until it expires.
 	jti := ticket.DenyKey("jti-42")
-	st, err := store.Check(ctx, jti, "alice")
+	st, err := store.Check(ctx, [2]ticket.Key{jti}, "alice")
 	if err != nil {
 		panic(err)
 	}
@@ -102,13 +102,13 @@ func Example_revocations() {
 	if err := store.RevokeID(ctx, jti, iat.Add(time.Hour)); err != nil {
 		panic(err)
 	}
-	st, _ = store.Check(ctx, jti, "alice")
+	st, _ = store.Check(ctx, [2]ticket.Key{jti}, "alice")
 	fmt.Println("revoked:", st.Denied, "refused:", st.Refuses(iat))
 
 	// Five minutes on, Redis restarts empty (here, FLUSHALL).
 	mr.SetTime(time.Date(2025, 11, 24, 12, 5, 0, 0, time.UTC))
 	mr.FlushAll()
-	st, _ = store.Check(ctx, jti, "alice")
+	st, _ = store.Check(ctx, [2]ticket.Key{jti}, "alice")
 	fmt.Println("list since", st.Since.UTC().Format(time.TimeOnly), "revoked:", st.Denied, "refused:", st.Refuses(iat))
 	// Output:
 	// list since 12:00:00 refused: false

@@ -113,9 +113,9 @@ end
 return replicas()
 `)
 
-// checkScript: KEYS[2] is the subject's key and KEYS[3] the ID's; ARGV[1]
-// and ARGV[2] are '1' to read them. It returns {since, denied (0 or 1),
-// subject revocation time or 0}.
+// checkScript: KEYS[2] is the subject's key, KEYS[3] and KEYS[4] the IDs';
+// ARGV[1], ARGV[2] and ARGV[3] are '1' to read them. It returns {since,
+// denied (0 or 1), subject revocation time or 0}.
 var checkScript = redis.NewScript(scriptPrelude + `
 local s = since()
 if not s then
@@ -132,8 +132,10 @@ if ARGV[1] == '1' then
   end
 end
 local denied = 0
-if ARGV[2] == '1' then
-  denied = redis.call('EXISTS', KEYS[3])
+for i = 2, 3 do
+  if denied == 0 and ARGV[i] == '1' then
+    denied = redis.call('EXISTS', KEYS[i + 1])
+  end
 end
 return {s, denied, revoked}
 `)
@@ -181,19 +183,29 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time)
 	return s.revoke(ctx, "revoke subject", revokeSubjectScript, []string{s.rev.marker, s.rev.subKey(subject)}, ms, ends)
 }
 
-// Check reports what Redis knows of the credential with ID key and
+// Check reports what Redis knows of the credential with IDs keys and
 // subject, as ticket.Revocations asks, with one script (EVALSHA; EVAL
 // once per server, when it does not know the script yet): it reads the
-// marker, the ID's key and the subject's key, and writes the marker with
+// marker, the IDs' keys and the subject's key, and writes the marker with
 // the server's time if it is missing, which makes Since that time. Errors,
 // and a marker or record that is not a time, wrap
 // ticket.ErrStoreUnavailable.
-func (s *Store) Check(ctx context.Context, key ticket.Key, subject string) (ticket.Status, error) {
+func (s *Store) Check(ctx context.Context, keys [2]ticket.Key, subject string) (ticket.Status, error) {
 	if err := ctx.Err(); err != nil {
 		return ticket.Status{}, unavailable("check", err)
 	}
-	keys := []string{s.rev.marker, s.rev.subKey(subject), s.rev.idKey(key)}
-	res, err := checkScript.Run(ctx, s.client, keys, flag(subject != ""), flag(key != ticket.Key{})).Int64Slice()
+	// A key the script does not read is named by the marker (same hash
+	// slot), not built.
+	names := []string{s.rev.marker, s.rev.marker, s.rev.marker, s.rev.marker}
+	if subject != "" {
+		names[1] = s.rev.subKey(subject)
+	}
+	for i, k := range keys {
+		if k != (ticket.Key{}) {
+			names[2+i] = s.rev.idKey(k)
+		}
+	}
+	res, err := checkScript.Run(ctx, s.client, names, flag(subject != ""), flag(keys[0] != ticket.Key{}), flag(keys[1] != ticket.Key{})).Int64Slice()
 	if err != nil {
 		return ticket.Status{}, unavailable("check", err)
 	}

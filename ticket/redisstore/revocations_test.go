@@ -81,16 +81,16 @@ func TestRevocationCommands(t *testing.T) {
 		}
 
 		before := time.Now()
-		if _, err := st.Check(ctx, k, subject); err != nil {
+		if _, err := st.Check(ctx, [2]ticket.Key{k}, subject); err != nil {
 			t.Fatal(err)
 		}
 		wantCommands(t, n, "the first Check", "evalsha", "eval")
-		st0, err := st.Check(ctx, k, subject)
+		st0, err := st.Check(ctx, [2]ticket.Key{k}, subject)
 		if err != nil || st0.Denied || !st0.SubjectRevoked.IsZero() {
 			t.Fatalf("Check = %+v, %v", st0, err)
 		}
 		cmds := wantCommands(t, n, "Check", "evalsha")
-		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{3, marker, subKey, idKey, "1", "1"}); got != want {
+		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{4, marker, subKey, idKey, marker, "1", "1", "0"}); got != want {
 			t.Fatalf("Check sent EVALSHA … %s, want %s", got, want)
 		}
 		// The marker is the time of the first Check, in Unix ms, and
@@ -142,14 +142,14 @@ func TestRevocationCommands(t *testing.T) {
 		}
 
 		n.reset()
-		st1, err := st.Check(ctx, k, subject)
+		st1, err := st.Check(ctx, [2]ticket.Key{k}, subject)
 		if err != nil || !st1.Denied || !st1.SubjectRevoked.Equal(at) || !st1.Since.Equal(st0.Since) {
 			t.Fatalf("Check after revoking = %+v, %v", st1, err)
 		}
 		n.reset()
 
 		// A credential with neither ID nor subject reads neither key.
-		if _, err := st.Check(ctx, ticket.Key{}, ""); err != nil {
+		if _, err := st.Check(ctx, [2]ticket.Key{}, ""); err != nil {
 			t.Fatal(err)
 		}
 		cmds = wantCommands(t, n, "Check of nothing", "evalsha")
@@ -213,7 +213,7 @@ func TestRevocationsUnavailable(t *testing.T) {
 	s := redisstore.New(c, nil)
 	m.Close()
 	k := ticket.DenyKey("jti")
-	_, checkErr := s.Check(t.Context(), k, "alice@example.com")
+	_, checkErr := s.Check(t.Context(), [2]ticket.Key{k}, "alice@example.com")
 	for op, err := range map[string]error{
 		"RevokeID":      s.RevokeID(t.Context(), k, time.Now().Add(time.Hour)),
 		"RevokeSubject": s.RevokeSubject(t.Context(), "alice@example.com", time.Now()),
@@ -233,7 +233,7 @@ func TestCorruptRevocations(t *testing.T) {
 	marker := redisstore.DefaultPrefix + "{revocations}:since"
 	subKey := redisstore.DefaultPrefix + "{revocations}:sub:" + sha256Hex("alice")
 	m.Set(marker, "not a time")
-	_, checkErr := st.Check(t.Context(), ticket.Key{}, "alice")
+	_, checkErr := st.Check(t.Context(), [2]ticket.Key{}, "alice")
 	for op, err := range map[string]error{
 		"Check":         checkErr,
 		"RevokeID":      st.RevokeID(t.Context(), ticket.DenyKey("jti"), time.Now().Add(time.Hour)),
@@ -245,7 +245,7 @@ func TestCorruptRevocations(t *testing.T) {
 	}
 	m.Set(marker, strconv.FormatInt(time.Now().UnixMilli(), 10))
 	m.Set(subKey, "not a time")
-	if st, err := st.Check(t.Context(), ticket.Key{}, "alice"); !errors.Is(err, ticket.ErrStoreUnavailable) {
+	if st, err := st.Check(t.Context(), [2]ticket.Key{}, "alice"); !errors.Is(err, ticket.ErrStoreUnavailable) {
 		t.Errorf("Check with a corrupt subject record = %+v, %v; want ErrStoreUnavailable", st, err)
 	}
 }
@@ -260,7 +260,7 @@ func TestTicketBeforeMarker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, err := st.Check(t.Context(), ticket.Key{}, "alice")
+	status, err := st.Check(t.Context(), [2]ticket.Key{}, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestTicketBeforeMarker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, err := st.Check(t.Context(), ticket.Key{}, "alice"); err != nil || status.Refuses(late.IssuedAt) {
+	if status, err := st.Check(t.Context(), [2]ticket.Key{}, "alice"); err != nil || status.Refuses(late.IssuedAt) {
 		t.Fatalf("a ticket issued after the list started is refused: %+v, %v", status, err)
 	}
 }
@@ -289,7 +289,7 @@ func TestRevocationsSurviveKill(t *testing.T) {
 	st := redisstore.New(client, nil)
 	ctx := t.Context()
 
-	if _, err := st.Check(ctx, ticket.Key{}, ""); err != nil {
+	if _, err := st.Check(ctx, [2]ticket.Key{}, ""); err != nil {
 		t.Fatal(err)
 	}
 	issued := time.Now()
@@ -300,13 +300,13 @@ func TestRevocationsSurviveKill(t *testing.T) {
 	if err := st.RevokeSubject(ctx, "alice", issued); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := st.Check(ctx, k, "alice"); err != nil || !s.Denied || !s.Refuses(issued) {
+	if s, err := st.Check(ctx, [2]ticket.Key{k}, "alice"); err != nil || !s.Denied || !s.Refuses(issued) {
 		t.Fatalf("Check before the kill = %+v, %v", s, err)
 	}
 
 	killed := time.Now()
 	srv.Stop() // SIGKILL
-	if _, err := st.Check(ctx, k, "alice"); !errors.Is(err, ticket.ErrStoreUnavailable) {
+	if _, err := st.Check(ctx, [2]ticket.Key{k}, "alice"); !errors.Is(err, ticket.ErrStoreUnavailable) {
 		t.Fatalf("Check with Redis killed: err = %v, want ErrStoreUnavailable", err)
 	}
 	srv.Restart()
@@ -316,7 +316,7 @@ func TestRevocationsSurviveKill(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
-		if s, err = st.Check(ctx, k, "alice"); err == nil {
+		if s, err = st.Check(ctx, [2]ticket.Key{k}, "alice"); err == nil {
 			break
 		}
 		if !errors.Is(err, ticket.ErrStoreUnavailable) || time.Now().After(deadline) {
@@ -336,7 +336,7 @@ func TestRevocationsSurviveKill(t *testing.T) {
 	for !time.Now().After(s.Since) {
 		time.Sleep(time.Millisecond) // the marker is rounded up: let it pass
 	}
-	if s, err := st.Check(ctx, ticket.DenyKey("jti-new"), "alice"); err != nil || s.Refuses(time.Now()) {
+	if s, err := st.Check(ctx, [2]ticket.Key{ticket.DenyKey("jti-new")}, "alice"); err != nil || s.Refuses(time.Now()) {
 		t.Fatalf("a credential issued after the restart is refused: %+v, %v", s, err)
 	}
 }

@@ -84,7 +84,7 @@ func testWaitsForReplica(t *testing.T, s *redistest.Sentinel, c *redis.Client) {
 	if !errors.Is(err, ticket.ErrStoreUnavailable) {
 		t.Fatalf("RevokeID with the replica hung: err = %v, want ErrStoreUnavailable", err)
 	}
-	if st, err := st.Check(ctx, hung, ""); err != nil || !st.Denied {
+	if st, err := st.Check(ctx, [2]ticket.Key{hung}, ""); err != nil || !st.Denied {
 		t.Fatalf("the unconfirmed revocation is not in force on the primary: %+v, %v", st, err)
 	}
 	s.Replica().Resume()
@@ -106,7 +106,7 @@ func checkAfterFailover(t *testing.T, st *redisstore.Store, k ticket.Key, subjec
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s, err := st.Check(t.Context(), k, subject)
+		s, err := st.Check(t.Context(), [2]ticket.Key{k}, subject)
 		if err == nil {
 			return s
 		}
@@ -122,7 +122,7 @@ func checkAfterFailover(t *testing.T, st *redisstore.Store, k ticket.Key, subjec
 func testSurvivesFailover(t *testing.T, s *redistest.Sentinel, c redis.UniversalClient) {
 	ctx := t.Context()
 	st := redisstore.New(c, nil)
-	before, err := st.Check(ctx, ticket.Key{}, "")
+	before, err := st.Check(ctx, [2]ticket.Key{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func testSurvivesFailover(t *testing.T, s *redistest.Sentinel, c redis.Universal
 func testEmptyReplicaPromoted(t *testing.T, s *redistest.Sentinel, c redis.UniversalClient) {
 	ctx := t.Context()
 	st := redisstore.New(c, nil)
-	if _, err := st.Check(ctx, ticket.Key{}, ""); err != nil {
+	if _, err := st.Check(ctx, [2]ticket.Key{}, ""); err != nil {
 		t.Fatal(err)
 	}
 	issued := time.Now()

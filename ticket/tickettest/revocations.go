@@ -57,6 +57,7 @@ func TestRevocations(t *testing.T, h Harness) {
 		fn   func(*testing.T, *revEnv)
 	}{
 		{"Denied", testDenied},
+		{"SecondID", testSecondID},
 		{"Lapse", testIDLapse},
 		{"Past", testIDPast},
 		{"KeepsLater", testIDKeepsLater},
@@ -151,9 +152,14 @@ func (e *revEnv) revokeSubject(t *testing.T, subject string, at time.Time) {
 
 func (e *revEnv) check(t *testing.T, k ticket.Key, subject string) ticket.Status {
 	t.Helper()
-	st, err := e.r.Check(t.Context(), k, subject)
+	return e.checkBoth(t, [2]ticket.Key{k}, subject)
+}
+
+func (e *revEnv) checkBoth(t *testing.T, keys [2]ticket.Key, subject string) ticket.Status {
+	t.Helper()
+	st, err := e.r.Check(t.Context(), keys, subject)
 	if err != nil {
-		t.Fatalf("Check(%v, %q): %v", k, subject, err)
+		t.Fatalf("Check(%v, %q): %v", keys, subject, err)
 	}
 	return st
 }
@@ -206,6 +212,25 @@ func (e *revEnv) watchLapse(t *testing.T, what string, revoked time.Time, d time
 			t.Fatalf("%s still in force %v after it was revoked for %v", what, late, d)
 		}
 		time.Sleep(d / 20) // polling real time, not synchronising
+	}
+}
+
+// testSecondID: a credential with two IDs (a token ID and a session ID)
+// is denied when either is revoked, in one Check.
+func testSecondID(t *testing.T, e *revEnv) {
+	e.start(t)
+	jti, sid := ticket.DenyKey("jti-2"), ticket.DenyKey("sid-2")
+	if e.checkBoth(t, [2]ticket.Key{jti, sid}, "alice").Denied {
+		t.Fatal("denied before any RevokeID")
+	}
+	e.revokeID(t, sid, e.now().Add(time.Hour))
+	for _, keys := range [][2]ticket.Key{{jti, sid}, {sid, jti}, {{}, sid}} {
+		if !e.checkBoth(t, keys, "alice").Denied {
+			t.Fatalf("Check(%v) not denied with the session ID revoked", keys)
+		}
+	}
+	if e.checkBoth(t, [2]ticket.Key{jti}, "alice").Denied {
+		t.Fatal("the token ID alone is denied, though only the session ID was revoked")
 	}
 }
 
@@ -463,7 +488,7 @@ func testAtomicCheck(t *testing.T, e *revEnv) {
 				first := true
 				for {
 					after := wiped.Load()
-					st, err := r.Check(t.Context(), k, "")
+					st, err := r.Check(t.Context(), [2]ticket.Key{k}, "")
 					if err != nil {
 						t.Errorf("round %d: Check: %v", round, err)
 					} else if !st.Refuses(issued) {
@@ -519,7 +544,7 @@ func testRevocationsCanceled(t *testing.T, e *revEnv) {
 		}
 		wantErr("RevokeID", e.r.RevokeID(c.ctx, k, e.now().Add(time.Hour)))
 		wantErr("RevokeSubject", e.r.RevokeSubject(c.ctx, "alice", e.now()))
-		_, err := e.r.Check(c.ctx, k, "alice")
+		_, err := e.r.Check(c.ctx, [2]ticket.Key{k}, "alice")
 		wantErr("Check", err)
 	}
 	st := e.check(t, k, "alice")
@@ -541,7 +566,7 @@ func testRevocationsConcurrent(t *testing.T, e *revEnv) {
 			for i := range perWorker {
 				k := ticket.DenyKey(fmt.Sprintf("jti-%d-%d", w, i))
 				sub := fmt.Sprintf("user-%d-%d", w, i)
-				st, err := e.r.Check(t.Context(), k, sub)
+				st, err := e.r.Check(t.Context(), [2]ticket.Key{k}, sub)
 				if err != nil || st.Denied || !st.SubjectRevoked.IsZero() {
 					t.Errorf("Check before revoking %s: %+v, %v", sub, st, err)
 					return
@@ -554,7 +579,7 @@ func testRevocationsConcurrent(t *testing.T, e *revEnv) {
 					t.Errorf("RevokeSubject: %v", err)
 					return
 				}
-				st, err = e.r.Check(t.Context(), k, sub)
+				st, err = e.r.Check(t.Context(), [2]ticket.Key{k}, sub)
 				if err != nil || !st.Denied || st.SubjectRevoked.Before(now) {
 					t.Errorf("Check after revoking %s: %+v, %v", sub, st, err)
 					return

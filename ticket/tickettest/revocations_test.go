@@ -99,7 +99,7 @@ func (r *refRevocations) RevokeSubject(ctx context.Context, subject string, at t
 	return nil
 }
 
-func (r *refRevocations) Check(ctx context.Context, k ticket.Key, subject string) (ticket.Status, error) {
+func (r *refRevocations) Check(ctx context.Context, keys [2]ticket.Key, subject string) (ticket.Status, error) {
 	if err := ctx.Err(); err != nil {
 		return ticket.Status{}, err
 	}
@@ -115,9 +115,13 @@ func (r *refRevocations) Check(ctx context.Context, k ticket.Key, subject string
 		runtime.Gosched()
 		r.mu.Lock()
 	}
-	if k != (ticket.Key{}) {
-		until, ok := r.ids[r.idKey(k)]
-		st.Denied = ok && (now.Before(until) || r.flaw == "IDNeverLapses")
+	for i, k := range keys {
+		if k == (ticket.Key{}) || i == 1 && r.flaw == "IgnoresSecondID" {
+			continue
+		}
+		if until, ok := r.ids[r.idKey(k)]; ok && (now.Before(until) || r.flaw == "IDNeverLapses") {
+			st.Denied = true
+		}
 	}
 	if subject != "" {
 		at, ok := r.subjects[r.subjectKey(subject)]
@@ -171,6 +175,7 @@ func TestRevocationsSuiteCatches(t *testing.T) {
 		"IDNeverLapses":        "Lapse",
 		"ShortensID":           "KeepsLater",
 		"KeyPrefix":            "Denied",
+		"IgnoresSecondID":      "SecondID",
 		"RevokeIgnoresContext": "CanceledContext",
 	})
 }
