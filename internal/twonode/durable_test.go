@@ -39,13 +39,7 @@ type ticketNode struct {
 
 func newTicketNode(t *testing.T, client redis.UniversalClient) ticketNode {
 	t.Helper()
-	store := redisstore.New(client, nil)
-	reg := wsauth.NewRegistry(store, redisstore.NewBus(client, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := reg.Listen(ctx); err != nil {
-		t.Fatal(err)
-	}
+	store, reg := listenRegistry(t, client)
 	tickets := wsauth.Tickets(&ticket.Redeemer{Store: store}, nil)
 	jwts := jwtVerifier(t)
 	either := wsauth.VerifierFunc(func(ctx context.Context, cred string, p wsauth.Peer) (wsauth.Principal, error) {

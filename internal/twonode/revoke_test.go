@@ -59,6 +59,17 @@ type revokeNode struct {
 
 func newRevokeNode(t *testing.T, client redis.UniversalClient) revokeNode {
 	t.Helper()
+	_, reg := listenRegistry(t, client)
+	return serveEcho(t, jwtVerifier(t), reg)
+}
+
+// listenRegistry returns a store over client and a Registry over it that
+// listens on the bus. It returns once the store's revocation list has
+// started: the store refuses every credential issued before that, to the
+// millisecond, so the credentials a test issues next must come after it,
+// which is up to a millisecond away (a clock to cross, not an event).
+func listenRegistry(t *testing.T, client redis.UniversalClient) (*redisstore.Store, *wsauth.Registry) {
+	t.Helper()
 	store := redisstore.New(client, nil)
 	reg := wsauth.NewRegistry(store, redisstore.NewBus(client, nil))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -66,15 +77,12 @@ func newRevokeNode(t *testing.T, client redis.UniversalClient) revokeNode {
 	if err := reg.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// A store refuses every credential issued before its revocation list
-	// started, to the millisecond; the tokens signed next must be issued
-	// after that, which is up to a millisecond away.
 	st, err := store.Check(ctx, [2]ticket.Key{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(st.Since.Add(time.Millisecond)))
-	return serveEcho(t, jwtVerifier(t), reg)
+	return store, reg
 }
 
 // serveEcho serves first-message connections verified by v, registered
