@@ -15,18 +15,15 @@ import (
 // A cookie rides on every request the browser makes, a cross-site page's
 // too: a server must refuse cross-origin upgrades before it looks at one.
 func FromCookie(r *http.Request, name string) (string, error) {
-	var found []string
-	for _, c := range r.CookiesNamed(name) {
-		found = append(found, c.Value)
-	}
+	found := r.CookiesNamed(name)
 	switch {
 	case len(found) == 0:
 		return "", fmt.Errorf("transport: cookie: no cookie %q: %w", name, ErrNoCredential)
 	case len(found) > 1:
 		return "", fmt.Errorf("transport: cookie: cookie %q given %d times: %w", name, len(found), ErrMalformed)
 	}
-	if err := wire.CheckCredential("cookie", found[0]); err != nil {
+	if err := wire.CheckCredential("cookie", found[0].Value); err != nil {
 		return "", err
 	}
-	return found[0], nil
+	return found[0].Value, nil
 }

@@ -3,7 +3,6 @@ package wsauth
 import (
 	"context"
 	"errors"
-	"maps"
 	"net/http"
 
 	"github.com/wsauth/wsauth/ticket"
@@ -35,7 +34,7 @@ func Tickets(r *ticket.Redeemer, scope func(*http.Request) string) Verifier {
 		var claims map[string]any
 		if len(t.Metadata) > 0 {
 			claims = make(map[string]any, len(t.Metadata))
-			for k, v := range maps.All(t.Metadata) {
+			for k, v := range t.Metadata {
 				claims[k] = v
 			}
 		}

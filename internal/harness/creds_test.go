@@ -32,11 +32,10 @@ type credTable struct {
 	mu       sync.Mutex
 	all      []credRec
 	bySecret map[string]int
-	byJTI    map[string]int
 }
 
 func newCredTable() *credTable {
-	return &credTable{bySecret: map[string]int{}, byJTI: map[string]int{}}
+	return &credTable{bySecret: map[string]int{}}
 }
 
 func (t *credTable) add(c credRec) int {
@@ -45,9 +44,6 @@ func (t *credTable) add(c credRec) int {
 	c.id = len(t.all)
 	t.all = append(t.all, c)
 	t.bySecret[c.secret] = c.id
-	if c.jti != "" {
-		t.byJTI[c.jti] = c.id
-	}
 	return c.id
 }
 
@@ -65,16 +61,6 @@ func (t *credTable) lookup(secret string) int {
 		return id
 	}
 	return -1
-}
-
-func (t *credTable) byJTIOf(jti string) (credRec, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	id, ok := t.byJTI[jti]
-	if !ok {
-		return credRec{}, false
-	}
-	return t.all[id], true
 }
 
 func (t *credTable) snapshot() []credRec {
