@@ -511,11 +511,17 @@ func testAtomicCheck(t *testing.T, e *revEnv) {
 		// One yield first, so that the wipe lands while checkers are
 		// in the middle of a Check rather than between two.
 		runtime.Gosched()
-		e.use(t, e.h.Wipe(t, e.clock, e.s)) // a new store: the checkers keep the old one
+		before := e.s
+		after := e.h.Wipe(t, e.clock, before)
+		e.use(t, after)
 		wiped.Store(true)
 		done.Wait()
 		if t.Failed() {
 			return
+		}
+		if after != before {
+			// The checkers kept the old store, which lost nothing.
+			t.Skip("tickettest: Harness.Wipe returns a new store, as a restarted process does: no Check can race the loss, so there is no atomicity to check")
 		}
 		e.pass(e.step()) // the next credential is issued after this Since
 	}
