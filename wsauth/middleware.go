@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -52,6 +53,10 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		if at.protocol != "" {
 			r.Header["Sec-Websocket-Protocol"] = []string{at.protocol}
 		}
+		// The success answer has a deadline, as Accept's does: a library
+		// that writes the 101 before hijacking (coder/websocket) writes it
+		// within answerTimeout; hijacking clears the deadline again.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerTimeout))
 		hw := &hijackWatcher{ResponseWriter: w, s: s}
 		next.ServeHTTP(hw, r.WithContext(withPrincipal(r.Context(), s)))
 		if !hw.hijacked() {

@@ -191,3 +191,38 @@ func TestStalled101IsBounded(t *testing.T) {
 		checkPairs(t, &ev, 1)
 	})
 }
+
+// TestStalled101IsBoundedBehindMiddleware: the same client against
+// Middleware in front of a handler that upgrades with coder/websocket,
+// which writes the 101 before it hijacks: the write fails at wsauth's
+// deadline, and the session ends.
+func TestStalled101IsBoundedBehindMiddleware(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev events
+		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Events: ev.hook})
+		done := make(chan time.Duration, 1)
+		l := memnet.Listen(nil, &memnet.Options{BufferSize: 16}) // smaller than the 101
+		hs := &http.Server{Handler: a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			if c, err := websocket.Accept(w, r, nil); err == nil {
+				c.CloseNow()
+			}
+			done <- time.Since(start)
+		}))}
+		go hs.Serve(l)
+		defer hs.Close()
+		nc, err := l.Dial(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		io.WriteString(nc, "GET /?ticket=alice-token HTTP/1.1\r\nHost: wsauth.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		if d := <-done; d != 10*time.Second {
+			t.Fatalf("the upgrade behind Middleware returned after %v, want 10s", d)
+		}
+		nc.Close()
+		synctest.Wait()
+		checkPairs(t, &ev, 1)
+	})
+}
