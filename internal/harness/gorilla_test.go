@@ -1,9 +1,10 @@
 package harness
 
-// This file is examples/gorilla/socket.go, copied with its names made
-// unexported: wsauth on gorilla/websocket, the other WebSocket library of
-// the harness's server side (Options.Upgrade and the wsauth.Socket it
-// returns).
+// This file is examples/gorilla/socket.go, from its imports on, as it is
+// (TestGorillaAdapterIsTheExample holds it to that): wsauth on
+// gorilla/websocket, the other WebSocket library of the harness's server
+// side (Options.Upgrade and the wsauth.Socket it returns). The example is
+// package main, to be copied, so it cannot be imported.
 
 import (
 	"context"
@@ -20,14 +21,14 @@ import (
 	"github.com/wsauth/wsauth/wsauth"
 )
 
-// gorillaCloseTimeout bounds Close: writing the close frame, then waiting for the
+// closeTimeout bounds Close: writing the close frame, then waiting for the
 // peer's, as coder/websocket's Close does.
-const gorillaCloseTimeout = 5 * time.Second
+const closeTimeout = 5 * time.Second
 
-// gorillaUpgrade upgrades an authenticated request with gorilla/websocket, for
+// Upgrade upgrades an authenticated request with gorilla/websocket, for
 // wsauth.Options.Upgrade: every strategy, expiry, refresh and revocation
 // then runs over gorilla.
-func gorillaUpgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (wsauth.Socket, error) {
+func Upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (wsauth.Socket, error) {
 	u := websocket.Upgrader{
 		// gorilla hijacks before it writes the 101, so it must bound that
 		// write itself.
@@ -43,25 +44,24 @@ func gorillaUpgrade(w http.ResponseWriter, r *http.Request, subprotocol string) 
 	if err != nil {
 		return nil, err // gorilla has answered with an HTTP error
 	}
-	return newGorillaSocket(ws), nil
+	return NewSocket(ws), nil
 }
 
-// gorillaSocket is a wsauth.Socket over a gorilla connection. gorilla
-// allows one reader and one writer at a time; wsauth calls Write and Close
-// from any goroutine, so gorillaSocket serialises them. Its locks are
-// channels, as gorilla's own write lock is: a wait on one can end with
-// ctx, and counts as durably blocked in a testing/synctest bubble.
-type gorillaSocket struct {
+// Socket is a wsauth.Socket over a gorilla connection. gorilla allows one
+// reader and one writer at a time; wsauth calls Write and Close from any
+// goroutine, so Socket serialises them. Its locks are channels, as
+// gorilla's own write lock is: a wait on one can end with ctx, and counts
+// as durably blocked in a testing/synctest bubble.
+type Socket struct {
 	ws       *websocket.Conn
 	rmu, wmu chan struct{} // held by Read (and Close), by Write
 	closing  atomic.Bool
 	closed   chan struct{} // closed when Close is done
 }
 
-// newGorillaSocket returns the gorillaSocket of ws, which the caller no
-// longer uses.
-func newGorillaSocket(ws *websocket.Conn) *gorillaSocket {
-	return &gorillaSocket{ws: ws, rmu: make(chan struct{}, 1), wmu: make(chan struct{}, 1), closed: make(chan struct{})}
+// NewSocket returns the Socket of ws, which the caller no longer uses.
+func NewSocket(ws *websocket.Conn) *Socket {
+	return &Socket{ws: ws, rmu: make(chan struct{}, 1), wmu: make(chan struct{}, 1), closed: make(chan struct{})}
 }
 
 // Read reads the next data message. gorilla's close frames become
@@ -69,8 +69,8 @@ func newGorillaSocket(ws *websocket.Conn) *gorillaSocket {
 // read limit coder.ErrMessageTooBig (gorilla has sent 1009). When ctx
 // ends, the read is interrupted and the connection reads no more, as with
 // coder/websocket, which closes it.
-func (s *gorillaSocket) Read(ctx context.Context) (coder.MessageType, []byte, error) {
-	if err := gorillaLock(ctx, s.rmu); err != nil {
+func (s *Socket) Read(ctx context.Context) (coder.MessageType, []byte, error) {
+	if err := lock(ctx, s.rmu); err != nil {
 		return 0, nil, err
 	}
 	defer func() { <-s.rmu }()
@@ -94,8 +94,8 @@ func (s *gorillaSocket) Read(ctx context.Context) (coder.MessageType, []byte, er
 // Write writes one message within ctx's deadline, waiting for another
 // Write under way no longer. If ctx ends mid-write, the message is cut
 // short and the connection is closed, as coder/websocket does.
-func (s *gorillaSocket) Write(ctx context.Context, typ coder.MessageType, p []byte) error {
-	if err := gorillaLock(ctx, s.wmu); err != nil {
+func (s *Socket) Write(ctx context.Context, typ coder.MessageType, p []byte) error {
+	if err := lock(ctx, s.wmu); err != nil {
 		return err
 	}
 	defer func() { <-s.wmu }()
@@ -108,14 +108,14 @@ func (s *gorillaSocket) Write(ctx context.Context, typ coder.MessageType, p []by
 
 // Close sends a close frame with code and reason, waits for the peer's
 // close frame (discarding data before it) and closes the connection, all
-// within gorillaCloseTimeout. A Read under way ends with the peer's close frame.
-func (s *gorillaSocket) Close(code coder.StatusCode, reason string) error {
+// within closeTimeout. A Read under way ends with the peer's close frame.
+func (s *Socket) Close(code coder.StatusCode, reason string) error {
 	if s.closing.Swap(true) {
 		<-s.closed // another Close is under way
 		return net.ErrClosed
 	}
 	defer close(s.closed)
-	deadline := time.Now().Add(gorillaCloseTimeout)
+	deadline := time.Now().Add(closeTimeout)
 	err := s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(code), reason), deadline)
 	s.ws.NetConn().SetReadDeadline(deadline)
 	s.rmu <- struct{}{} // after a Read under way, if any
@@ -135,24 +135,24 @@ func (s *gorillaSocket) Close(code coder.StatusCode, reason string) error {
 	return err
 }
 
-// Conn returns the gorilla connection, for what gorillaSocket lacks, such as a
+// Conn returns the gorilla connection, for what Socket lacks, such as a
 // ping (WriteControl may be called at any time). Read and write messages
-// only through gorillaSocket, which serialises them.
-func (s *gorillaSocket) Conn() *websocket.Conn { return s.ws }
+// only through Socket, which serialises them.
+func (s *Socket) Conn() *websocket.Conn { return s.ws }
 
 // CloseNow closes the connection without a close handshake; wsauth calls
 // it, where a Socket has it, for Conn.CloseNow and after an auth timeout.
-func (s *gorillaSocket) CloseNow() error { return s.ws.Close() }
+func (s *Socket) CloseNow() error { return s.ws.Close() }
 
 // SetReadLimit sets the largest message Read accepts.
-func (s *gorillaSocket) SetReadLimit(n int64) {
+func (s *Socket) SetReadLimit(n int64) {
 	s.rmu <- struct{}{}
 	defer func() { <-s.rmu }()
 	s.ws.SetReadLimit(n)
 }
 
-// gorillaLock takes the lock mu, unless ctx ends first.
-func gorillaLock(ctx context.Context, mu chan struct{}) error {
+// lock takes the lock mu, unless ctx ends first.
+func lock(ctx context.Context, mu chan struct{}) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -353,7 +353,7 @@ func (n *node) upgrader(rt routeSpec) func(http.ResponseWriter, *http.Request, s
 		var s wsauth.Socket
 		var err error
 		if rt.gorilla {
-			s, err = gorillaUpgrade(w, r, sp)
+			s, err = Upgrade(w, r, sp)
 		} else {
 			s, err = coderAccept(w, r, sp)
 		}
