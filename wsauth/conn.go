@@ -129,10 +129,7 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 // Socket can (coder/websocket can); otherwise it closes with 1001.
 func (c *Conn) CloseNow() error {
 	c.endByPeer("closed", websocket.StatusAbnormalClosure)
-	if cn, ok := c.sock.(closeNower); ok {
-		return cn.CloseNow()
-	}
-	return c.sock.Close(websocket.StatusGoingAway, "")
+	return closeNow(c.sock)
 }
 
 // peer is the Peer of later credentials: the upgrade request.

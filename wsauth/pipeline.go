@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -189,7 +188,9 @@ func (at *attempt) answer(c *Conn) error {
 // meanwhile closes the connection instead, and it is never served.
 func (at *attempt) confirm(c *Conn) error {
 	c.sock = at.sock
-	c.sock.SetReadLimit(at.a.readLimit)
+	if at.sock != nil && !at.a.strategy.inBand() {
+		c.sock.SetReadLimit(at.a.readLimit) // in band, readFirst has
+	}
 	if c.first != nil {
 		c.first.Principal = c.current()
 	}
@@ -202,11 +203,7 @@ func (at *attempt) confirm(c *Conn) error {
 		p := c.principal.Load()
 		if err := c.writeControl(context.WithoutCancel(at.r.Context()), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
 			c.endByPeer("gone", 0)
-			if cn, ok := c.sock.(closeNower); ok {
-				cn.CloseNow()
-			} else {
-				c.sock.Close(websocket.StatusGoingAway, "")
-			}
+			closeNow(c.sock)
 			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
 		}
 	}
@@ -384,16 +381,16 @@ func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.Mess
 	}
 	s := at.sock
 	s.SetReadLimit(limit)
-	var timedOut atomic.Bool
 	timer := time.AfterFunc(timeout, func() {
-		timedOut.Store(true)
 		row := refusals[kindTimeout]
 		s.Close(row.code, row.text)
 	})
 	// The deadline is the timer: a context without Done spares coder a
 	// watcher per connection.
 	typ, b, err := s.Read(context.WithoutCancel(at.r.Context()))
-	if !timer.Stop() || timedOut.Load() {
+	if !timer.Stop() {
+		// Only this code stops the timer: it has fired, and closed the
+		// connection with 4408; what is left of it can go at once.
 		at.answered = true
 		if cn, ok := s.(closeNower); ok {
 			cn.CloseNow()
@@ -409,11 +406,7 @@ func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.Mess
 		return 0, nil, fail(kindTooLarge, err)
 	case err != nil:
 		at.answered, at.silent = true, true
-		if cn, ok := s.(closeNower); ok {
-			cn.CloseNow()
-		} else {
-			s.Close(websocket.StatusNormalClosure, "")
-		}
+		closeNow(s)
 		return 0, nil, fail(kindNoCredential, fmt.Errorf("reading the first frame: %w", err))
 	}
 	s.SetReadLimit(at.a.readLimit)

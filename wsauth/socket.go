@@ -38,6 +38,14 @@ type Socket interface {
 // close handshake (coder/websocket's CloseNow).
 type closeNower interface{ CloseNow() error }
 
+// closeNow closes s without a close handshake if it can, else with 1001.
+func closeNow(s Socket) error {
+	if cn, ok := s.(closeNower); ok {
+		return cn.CloseNow()
+	}
+	return s.Close(websocket.StatusGoingAway, "")
+}
+
 // coderOptions are acceptCoder's options when no subprotocol is echoed;
 // coder/websocket copies them before use. Shared, they keep them off the
 // stack under which net/http writes the 101.
