@@ -122,7 +122,7 @@ func (s *onFirstWrite) Write(ctx context.Context, typ websocket.MessageType, p [
 // address with a budget of 20: at most 20 reach the Verifier, the others
 // are refused unheard with 429 or 4429.
 func TestFailureBudgetIsExact(t *testing.T) {
-	for _, rt := range []route{queryRoute, firstMessageRoute} {
+	for _, rt := range routes {
 		t.Run(rt.name, func(t *testing.T) {
 			const attempts, burst = 300, 20
 			var calls atomic.Int64
@@ -134,6 +134,10 @@ func TestFailureBudgetIsExact(t *testing.T) {
 			})
 			a := wsauth.New(v, rt.strategy, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
 			url := loopback(t, wsauth.Handler(a, echo))
+			// Registered after loopback, so it runs before the server's
+			// close, which waits for the handlers the verifier holds.
+			unblock := sync.OnceFunc(func() { close(release) })
+			t.Cleanup(unblock)
 			ctx := testCtx(t)
 			outs := make(chan outcome, attempts)
 			var wg sync.WaitGroup
@@ -161,7 +165,7 @@ func TestFailureBudgetIsExact(t *testing.T) {
 					t.Fatalf("after %d refusals, %d attempts are stuck in the verifier (%d calls)", limited, attempts-limited, calls.Load())
 				}
 			}
-			close(release)
+			unblock()
 			wg.Wait()
 			close(outs)
 			for out := range outs {

@@ -41,15 +41,17 @@ func TestBreaksAreCaught(t *testing.T) {
 		defer breaks.SpendAfterVerify.Store(false)
 		var calls atomic.Int64
 		release := make(chan struct{})
+		unblock := sync.OnceFunc(func() { close(release) })
 		v := wsauth.VerifierFunc(func(context.Context, string, wsauth.Peer) (wsauth.Principal, error) {
 			if calls.Add(1) == 10 {
-				close(release)
+				unblock()
 			}
 			<-release
 			return wsauth.Principal{}, wsauth.ErrInvalid
 		})
 		a := wsauth.New(v, wsauth.Query{}, &wsauth.Options{Limiter: wsauth.NewLimiter(2, time.Hour)})
 		url := loopback(t, wsauth.Handler(a, echo))
+		t.Cleanup(unblock) // before the server's close, if the break failed to let 10 in
 		var wg sync.WaitGroup
 		for i := range 10 {
 			wg.Go(func() { transport.DialQuery(testCtx(t), url, "guess-"+string(rune('a'+i)), nil) })
