@@ -549,3 +549,74 @@ func TestOneStoreCheckPerCredential(t *testing.T) {
 		t.Fatalf("with its session revoked: %v, close %v; want 4401", c2, code)
 	}
 }
+
+// inBandRoutes is every route whose connections can refresh.
+var inBandRoutes = []route{firstMessageRoute, perMessageRoute, queryRoute.withInBand(), subprotocolRoute.withInBand(), headerRoute.withInBand(), cookieRoute.withInBand()}
+
+// TestRefreshPassesTheChecks: a refresh frame's credential goes through
+// the store's deny list and the Authorizer, as the first did, on every
+// route that can refresh: a token revoked on another node (in the store
+// only, not in this node's memory of recent revocations) closes 4401, a
+// token for another room 4403, and neither is answered auth_ok or
+// reported refreshed.
+func TestRefreshPassesTheChecks(t *testing.T) {
+	now := time.Now()
+	tok := func(jti, room string) wsauth.Principal {
+		return wsauth.Principal{Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Scope: []string{room}, Claims: map[string]any{"jti": jti}}
+	}
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"t1": tok("j1", "general"), "revoked": tok("j2", "general"), "elsewhere": tok("j3", "secret"),
+	})
+	inRoom := func(_ context.Context, p wsauth.Principal, r *http.Request) error {
+		if !containsString(p.Scope, "general") {
+			return fmt.Errorf("not in general")
+		}
+		return nil
+	}
+	for _, rt := range inBandRoutes {
+		for _, tt := range []struct {
+			token string
+			code  websocket.StatusCode
+		}{
+			{"revoked", transport.CloseUnauthenticated},
+			{"elsewhere", transport.CloseForbidden},
+		} {
+			t.Run(rt.name+"/"+tt.token, func(t *testing.T) {
+				revs := newRevocations()
+				var refreshed atomic.Int32
+				a := wsauth.New(v, rt.strategy, &wsauth.Options{Registry: wsauth.NewRegistry(revs, nil), Authorizer: inRoom, Events: func(_ context.Context, e wsauth.Event) {
+					if e.Kind == wsauth.EventRefreshed {
+						refreshed.Add(1)
+					}
+				}})
+				url := loopback(t, wsauth.Handler(a, echo))
+				ctx := testCtx(t)
+				// Another node's Registry over the same store.
+				if err := wsauth.NewRegistry(revs, nil).RevokeToken(ctx, "j2", now.Add(time.Hour), ""); err != nil {
+					t.Fatal(err)
+				}
+				c, out := rt.dial(ctx, url, "t1", nil)
+				if c == nil {
+					t.Fatalf("t1 refused: %v", out)
+				}
+				defer c.CloseNow()
+				if rt.name == perMessageRoute.name {
+					if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
+						t.Fatalf("first frame: %q, %v", b, err)
+					}
+				}
+				if err := transport.Refresh(ctx, c, tt.token); err != nil {
+					t.Fatal(err)
+				}
+				if _, b, err := c.Read(ctx); err == nil {
+					t.Fatalf("refresh with %s answered %q", tt.token, b)
+				} else if code := websocket.CloseStatus(err); code != tt.code {
+					t.Fatalf("refresh with %s: %v, want close %v", tt.token, err, tt.code)
+				}
+				if n := refreshed.Load(); n != 0 {
+					t.Fatalf("%d EventRefreshed for a refused refresh", n)
+				}
+			})
+		}
+	}
+}
