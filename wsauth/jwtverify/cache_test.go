@@ -39,11 +39,19 @@ func TestCacheHit(t *testing.T) {
 		if _, err := v.Verify(context.Background(), big[2:len(big)-2], wsauth.Peer{}); err != nil || c.calls.Load() != 1 {
 			t.Errorf("substring token: %v, %d calls", err, c.calls.Load())
 		}
-		// Appending to a handed-out Scope does not reach the cached one.
-		_ = append(p2.Scope, "room:evil")
+		// Appending to a handed-out Scope does not reach the cached one,
+		// nor another handed-out copy: no spare capacity to share.
 		p3, _ := v.Verify(context.Background(), tok, wsauth.Peer{})
-		if !slices.Equal(p3.Scope, []string{"room:a", "room:b"}) {
-			t.Errorf("cached scope changed: %q", p3.Scope)
+		a, b := append(p2.Scope, "room:evil"), append(p3.Scope, "room:other")
+		if a[len(a)-1] != "room:evil" || b[len(b)-1] != "room:other" {
+			t.Errorf("two handed-out scopes share their backing array: %q, %q", a, b)
+		}
+		if cap(p2.Scope) != len(p2.Scope) {
+			t.Errorf("a handed-out Scope has spare capacity (%d of %d): an append could write into the cached one", cap(p2.Scope), len(p2.Scope))
+		}
+		p4, _ := v.Verify(context.Background(), tok, wsauth.Peer{})
+		if !slices.Equal(p4.Scope, []string{"room:a", "room:b"}) {
+			t.Errorf("cached scope changed: %q", p4.Scope)
 		}
 	})
 }
