@@ -43,7 +43,7 @@ func (n *node) dial(t *testing.T, cred string) *websocket.Conn {
 	t.Helper()
 	c, _, err := transport.DialFirstMessage(vctx(t), vURL, cred, n.net.opts())
 	if err != nil {
-		t.Fatalf("dial %s: %v", cred, err)
+		t.Fatalf("dial: %v", err)
 	}
 	return c
 }

@@ -586,7 +586,7 @@ func TestE2ETwoNodes(t *testing.T) {
 		out := n.log.String()
 		for what, secret := range secrets {
 			if strings.Contains(out, secret) {
-				t.Errorf("chat %s logged %s:\n%s", n.name, what, out)
+				t.Errorf("chat %s logged %s (cut out below, as [credential]):\n%s", n.name, what, strings.ReplaceAll(out, secret, "[credential]"))
 			}
 		}
 	}
