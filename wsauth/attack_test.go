@@ -275,6 +275,16 @@ func TestDroppedFramesSpendTheBudget(t *testing.T) {
 	if n := v.Calls() - before; n != burst {
 		t.Fatalf("%d bad frames reached the verifier, budget %d", n, burst)
 	}
+	// The handler read each dropped frame's refusal, then the last one's.
+	for i := range burst + 1 {
+		want := wsauth.ErrInvalid
+		if i == burst {
+			want = wsauth.ErrRateLimited
+		}
+		if err := <-errs; !errors.Is(err, want) {
+			t.Fatalf("Read error %d: %v, want %v", i, err, want)
+		}
+	}
 	// A new connection from the spent address is refused unheard.
 	if c2, out := perMessageRoute.dial(ctx, url, "alice-token", nil); c2 != nil || out.code != transport.CloseTooManyAttempts {
 		t.Fatalf("after the budget: %v", out)

@@ -49,8 +49,11 @@ func TestRoutesAccept(t *testing.T) {
 					}
 					msg = string(envelope(t, "alice-token", `"again"`))
 				}
-				got := roundTrip(t, ctx, c, msg)
-				if want := "alice: hi"; rt.name != "per_message" && got != want {
+				want := "alice: hi"
+				if rt.name == "per_message" {
+					want = `alice: "again"`
+				}
+				if got := roundTrip(t, ctx, c, msg); got != want {
 					t.Fatalf("echo %q, want %q", got, want)
 				}
 				c.Close(websocket.StatusNormalClosure, "")
@@ -397,7 +400,11 @@ func TestNotAWebSocketHandshake(t *testing.T) {
 				}
 				c.CloseNow()
 				synctest.Wait()
-				for _, e := range ev.of(wsauth.EventRefused) {
+				refused := ev.of(wsauth.EventRefused)
+				if len(refused) != 3 {
+					t.Errorf("%d refused events for three non-handshakes, want 3", len(refused))
+				}
+				for _, e := range refused {
 					if e.Reason != "upgrade" {
 						t.Errorf("refused event %+v, want reason upgrade", e)
 					}
