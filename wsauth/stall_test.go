@@ -1,10 +1,7 @@
 package wsauth_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
-	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/internal/memnet"
+	"github.com/wsauth/wsauth/internal/rawws"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 )
@@ -31,59 +29,21 @@ func TestRevokeWhileAuthOKIsStalled(t *testing.T) {
 	for _, rt := range []route{firstMessageRoute, perMessageRoute} {
 		t.Run(rt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				const buf = 8 << 10
 				reg := wsauth.NewRegistry(nil, nil)
 				var served atomic.Bool
 				a := wsauth.New(verifier(), rt.strategy, &wsauth.Options{Registry: reg})
-				l := memnet.Listen(nil, &memnet.Options{BufferSize: buf})
-				srv := &http.Server{Handler: wsauth.Handler(a, func(context.Context, *wsauth.Conn) {
+				h := wsauth.Handler(a, func(context.Context, *wsauth.Conn) {
 					served.Store(true) // and close with 1000
-				})}
-				go srv.Serve(l)
-				defer srv.Close()
-
-				nc, err := l.Dial(t.Context(), nil)
-				if err != nil {
-					t.Fatal(err)
+				})
+				frame, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
+				if _, ok := rt.strategy.(wsauth.PerMessage); ok {
+					frame = envelope(t, "alice-token", `"hi"`)
 				}
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				req := "GET / HTTP/1.1\r\nHost: wsauth.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-					"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-				if _, err := io.WriteString(nc, req+"\r\n"); err != nil {
-					t.Fatal(err)
-				}
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-					t.Fatalf("upgrade: %v %v", resp, err)
-				}
-				// Pings whose pongs fill the buffer to 8 bytes short, then
-				// the credential; the client reads nothing from now on.
-				var frames []byte
-				left := buf - 8
-				for left > 0 {
-					n := min(125, left-2)
-					frames = clientFrame(frames, 0x9, make([]byte, n))
-					left -= n + 2
-				}
-				switch rt.strategy.(type) {
-				case wsauth.FirstMessage:
-					auth, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
-					frames = clientFrame(frames, 0x1, auth)
-				case wsauth.PerMessage:
-					frames = clientFrame(frames, 0x1, envelope(t, "alice-token", `"hi"`))
-				}
-				go nc.Write(frames)
-				synctest.Wait() // the server is blocked writing auth_ok
-
-				if err := reg.Revoke(t.Context(), "alice", "logged out"); err != nil {
-					t.Fatal(err)
-				}
-				synctest.Wait()
-				code, err := lastClose(br)
-				if err != nil {
-					t.Fatalf("draining: %v", err)
-				}
+				code := rawws.StalledAnswer(t, h, frame, func() {
+					if err := reg.Revoke(t.Context(), "alice", "logged out"); err != nil {
+						t.Fatal(err)
+					}
+				})
 				if code != transport.CloseUnauthenticated {
 					t.Fatalf("closed with %d, want 4401", code)
 				}
@@ -92,62 +52,6 @@ func TestRevokeWhileAuthOKIsStalled(t *testing.T) {
 				}
 			})
 		})
-	}
-}
-
-// clientFrame appends a masked, final client frame.
-func clientFrame(dst []byte, opcode byte, payload []byte) []byte {
-	dst = append(dst, 0x80|opcode)
-	switch n := len(payload); {
-	case n < 126:
-		dst = append(dst, 0x80|byte(n))
-	case n < 1<<16:
-		dst = append(dst, 0x80|126)
-		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
-	default:
-		dst = append(dst, 0x80|127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	}
-	mask := [4]byte{1, 2, 3, 4}
-	dst = append(dst, mask[:]...)
-	for i, b := range payload {
-		dst = append(dst, b^mask[i%4])
-	}
-	return dst
-}
-
-// lastClose reads server frames until a close frame and returns its code.
-func lastClose(br *bufio.Reader) (websocket.StatusCode, error) {
-	for {
-		var h [2]byte
-		if _, err := io.ReadFull(br, h[:]); err != nil {
-			return 0, err
-		}
-		n := int64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var l [2]byte
-			if _, err := io.ReadFull(br, l[:]); err != nil {
-				return 0, err
-			}
-			n = int64(binary.BigEndian.Uint16(l[:]))
-		case 127:
-			var l [8]byte
-			if _, err := io.ReadFull(br, l[:]); err != nil {
-				return 0, err
-			}
-			n = int64(binary.BigEndian.Uint64(l[:]))
-		}
-		p := make([]byte, n)
-		if _, err := io.ReadFull(br, p); err != nil {
-			return 0, err
-		}
-		if h[0]&0x0f == 0x8 {
-			if len(p) < 2 {
-				return 0, fmt.Errorf("close frame without a code")
-			}
-			return websocket.StatusCode(binary.BigEndian.Uint16(p)), nil
-		}
 	}
 }
 
@@ -179,8 +83,7 @@ func TestStalled101IsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		io.WriteString(nc, "GET /?ticket=alice-token HTTP/1.1\r\nHost: wsauth.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		io.WriteString(nc, rawws.Upgrade("/?ticket=alice-token")+"\r\n")
 		// The write of the 101 fails at the deadline; coder/websocket
 		// does not see that (net/http's WriteHeader returns nothing), so
 		// Accept may even return a connection, whose first write fails.
@@ -216,8 +119,7 @@ func TestStalled101IsBoundedBehindMiddleware(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		io.WriteString(nc, "GET /?ticket=alice-token HTTP/1.1\r\nHost: wsauth.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		io.WriteString(nc, rawws.Upgrade("/?ticket=alice-token")+"\r\n")
 		if d := <-done; d != 10*time.Second {
 			t.Fatalf("the upgrade behind Middleware returned after %v, want 10s", d)
 		}
