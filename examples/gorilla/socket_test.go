@@ -15,6 +15,7 @@ import (
 
 	coder "github.com/coder/websocket"
 	"github.com/wsauth/wsauth/internal/memnet"
+	"github.com/wsauth/wsauth/internal/rawws"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 )
@@ -73,8 +74,7 @@ func TestUpgradeBoundsThe101(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		io.WriteString(nc, "GET / HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		io.WriteString(nc, rawws.Upgrade("/")+"\r\n")
 		if r := <-done; r.err == nil || r.d != 10*time.Second {
 			t.Fatalf("Upgrade returned %v after %v, want an error after 10s", r.err, r.d)
 		}
