@@ -38,8 +38,8 @@ func AppendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, err
 	if err := wire.CheckCredential("envelope", token); err != nil {
 		return dst, err
 	}
-	data = trimJSONSpace(data)
-	if len(data) == 0 || !json.Valid(data) {
+	data, ok := wire.Value(data)
+	if !ok {
 		return dst, fmt.Errorf("transport: envelope: data is not valid JSON: %w", ErrMalformed)
 	}
 	dst = append(dst, `{"token":"`...)
@@ -47,18 +47,6 @@ func AppendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, err
 	dst = append(dst, `","data":`...)
 	dst = append(dst, data...)
 	return append(dst, '}'), nil
-}
-
-// trimJSONSpace drops the whitespace JSON allows around a value.
-func trimJSONSpace(b []byte) []byte {
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // ParseBinaryEnvelope parses a per-message binary frame: a big-endian

@@ -57,6 +57,10 @@ func FuzzScanValue(f *testing.F) {
 		if want := json.Valid(b); got != want {
 			t.Fatalf("scanValue %v (end %d), json.Valid %v", got, end, want)
 		}
+		v, vok := Value(b)
+		if vok != got || vok && !bytes.Equal(v, bytes.Trim(b, " \t\r\n")) {
+			t.Fatalf("Value = %q, %v; scanValue %v", v, vok, got)
+		}
 	})
 }
 

@@ -356,3 +356,15 @@ func digits(b []byte, i int) int {
 	}
 	return i
 }
+
+// Value returns b without the whitespace JSON allows around a value, and
+// whether what is left is exactly one valid JSON value, as json.Valid
+// judges it, without its allocations.
+func Value(b []byte) ([]byte, bool) {
+	i := skipWS(b, 0)
+	end, ok := scanValue(b, i)
+	if !ok || skipWS(b, end) != len(b) {
+		return nil, false
+	}
+	return b[i:end], true
+}
