@@ -366,6 +366,12 @@ func e2eRunNode(t *testing.T, node, file string, env ...string) {
 	default:
 		t.Logf("node --test %s passed in %v:\n%s", file, took, out)
 	}
+	// A suite skipped inside node passes there: in CI, that is a failure.
+	if m := regexp.MustCompile(`(?m)^ℹ skipped (\d+)$`).FindSubmatch(out); m == nil {
+		t.Errorf("node --test %s: no count of skipped tests in its report", file)
+	} else if string(m[1]) != "0" && os.Getenv(e2eRequireEnv) == "1" {
+		t.Errorf("node --test %s skipped %s tests (%s=1: not skipping)", file, m[1], e2eRequireEnv)
+	}
 }
 
 // e2eFailBurst is the -auth-fail-burst of the ws-client test's server: its

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -86,6 +87,10 @@ func runNode(t *testing.T, node string, env []string, args ...string) []byte {
 		t.Fatalf("node %v failed after %v: %v\n%s", args, took, err, out)
 	}
 	t.Logf("node %v passed in %v", args, took)
+	// A test skipped inside node passes there: in CI, that is a failure.
+	if m := regexp.MustCompile(`(?m)^ℹ skipped (\d+)$`).FindSubmatch(out); m != nil && string(m[1]) != "0" && os.Getenv(requireEnv) == "1" {
+		t.Errorf("node %v skipped %s tests (%s=1: not skipping)", args, m[1], requireEnv)
+	}
 	return out
 }
 
