@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
+	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 	"github.com/wsauth/wsauth/wsauth/wsauthtest"
 )
@@ -88,8 +89,20 @@ func TestCredentialsNeverLeak(t *testing.T) {
 				note(err.Error())
 				return
 			}
-			defer c.CloseNow()
-			echo(r.Context(), c)
+			// Close, not CloseNow: after a refusal of ours it sends that
+			// refusal's close frame.
+			defer c.Close(websocket.StatusNormalClosure, "")
+			for {
+				m, err := c.Read(r.Context())
+				if err != nil {
+					note(err.Error()) // a later credential's refusal, too
+					return
+				}
+				if err := c.Write(r.Context(), websocket.MessageText, m.Data); err != nil {
+					note(err.Error())
+					return
+				}
+			}
 		}))
 	}
 	for _, rt := range allRoutes {
@@ -122,6 +135,43 @@ func TestCredentialsNeverLeak(t *testing.T) {
 		_, _, err := c.Read(ctx)
 		note(fmt.Sprint(err))
 	}
+	// Later credentials, on the routes that take them: a refresh frame
+	// (and, per message, an envelope) with a forged token closes the
+	// connection with a refusal that must not show it either.
+	laterRefused := 0
+	later := func(rt route) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, o := rt.dial(ctx, base+"/jwt/"+rt.name, secret(signer.Token(t, "alice", time.Minute, nil)), nil)
+		if c == nil {
+			t.Errorf("%s: the first token refused: %v", rt.name, o)
+			return
+		}
+		accepted++
+		defer c.CloseNow()
+		if rt.name == perMessageRoute.name {
+			c.Read(ctx) // the echo of the first frame
+		}
+		forged := secret(wsauthtest.NewSigner().Token(t, "alice", time.Hour, nil))
+		frame, _ := transport.AppendControl(nil, transport.TypeRefresh, forged)
+		if rt.name == perMessageRoute.name && laterRefused%2 == 1 {
+			frame, _ = transport.AppendEnvelope(nil, forged, []byte(`"x"`))
+		}
+		if err := c.Write(ctx, websocket.MessageText, frame); err != nil {
+			t.Fatal(err)
+		}
+		code, reason := closeOf(ctx, c)
+		note(reason)
+		if code != transport.CloseUnauthenticated {
+			t.Errorf("%s: a forged later token closed with %v %q, want 4401", rt.name, code, reason)
+		}
+		laterRefused++
+	}
+	for _, rt := range inBandRoutes {
+		later(rt)
+	}
+	later(perMessageRoute) // the second time, in an envelope
 	for _, rt := range allRoutes {
 		tk := ticketFor()
 		try("/ticket/"+rt.name, rt, tk, true)
@@ -162,8 +212,8 @@ func TestCredentialsNeverLeak(t *testing.T) {
 	if got := len(ev.of(wsauth.EventAuthenticated)); got != accepted {
 		t.Errorf("server authenticated %d connections, clients %d", got, accepted)
 	}
-	if got := len(ev.of(wsauth.EventRefused)); got != refused {
-		t.Errorf("server refused %d attempts, clients saw %d refusals", got, refused)
+	if got := len(ev.of(wsauth.EventRefused)); got != refused+laterRefused {
+		t.Errorf("server refused %d attempts and later credentials, clients saw %d refusals", got, refused+laterRefused)
 	}
 	for _, e := range ev.of(wsauth.EventRefused) {
 		if e.Err != nil {
