@@ -214,8 +214,9 @@ func (tc *TokenConn) WriteBinary(ctx context.Context, payload []byte) error {
 	return nil
 }
 
-// bufPool holds frame buffers; a token alone is up to 4 KiB, so reusing
-// them saves an allocation per frame. Large buffers are not kept.
+// bufPool holds frame buffers; a token alone is up to MaxCredentialLen
+// (8 KiB), so reusing them saves an allocation per frame. Large buffers
+// are not kept.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func putBuf(bp *[]byte) {
