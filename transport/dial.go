@@ -98,18 +98,21 @@ func DialFirstMessage(ctx context.Context, rawURL, token string, opts *websocket
 // auth_ok and returns a TokenConn whose writes carry token. Errors are as
 // DialFirstMessage's: a refusal wraps the websocket.CloseError.
 func DialPerMessage(ctx context.Context, rawURL, token string, data json.RawMessage, opts *websocket.DialOptions) (*TokenConn, AuthOK, error) {
-	if err := wire.CheckCredential("envelope", token); err != nil {
+	// The first envelope is built before dialling: a bad token or bad
+	// data costs no connection.
+	frame, err := AppendEnvelope(nil, token, data)
+	if err != nil {
 		return nil, AuthOK{}, err
 	}
 	c, _, err := websocket.Dial(ctx, rawURL, opts)
 	if err != nil {
 		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for per-message auth: %w", err), secretForms(token)...)
 	}
-	tc := NewTokenConn(c, token)
-	if err := tc.Write(ctx, data); err != nil {
+	if err := c.Write(ctx, websocket.MessageText, frame); err != nil {
 		c.CloseNow()
-		return nil, AuthOK{}, err
+		return nil, AuthOK{}, redact(fmt.Errorf("transport: write envelope: %w", err), token)
 	}
+	tc := NewTokenConn(c, token)
 	ok, err := readAuthOK(ctx, c, token)
 	if err != nil {
 		return nil, AuthOK{}, err
@@ -164,30 +167,42 @@ func secretForms(cred string) []string {
 // Reading is left to Conn.
 type TokenConn struct {
 	c     *websocket.Conn
-	token atomic.Pointer[string]
+	token atomic.Pointer[checkedToken]
+}
+
+// checkedToken is a token and what checking it once found.
+type checkedToken struct {
+	s   string
+	err error
 }
 
 // NewTokenConn returns a TokenConn writing on c with token.
 func NewTokenConn(c *websocket.Conn, token string) *TokenConn {
 	tc := &TokenConn{c: c}
-	tc.token.Store(&token)
+	tc.SetToken(token)
 	return tc
 }
 
 // SetToken replaces the token sent with later frames, for example after a
 // refresh. An invalid token makes later writes fail with ErrMalformed or
 // ErrNoCredential.
-func (tc *TokenConn) SetToken(token string) { tc.token.Store(&token) }
+func (tc *TokenConn) SetToken(token string) {
+	tc.token.Store(&checkedToken{token, wire.CheckCredential("envelope", token)})
+}
 
 // Conn returns the underlying connection, for reading and closing.
 func (tc *TokenConn) Conn() *websocket.Conn { return tc.c }
 
 // Write sends data, which must be valid JSON, in a text envelope.
 func (tc *TokenConn) Write(ctx context.Context, data json.RawMessage) error {
-	tok := *tc.token.Load()
+	ct := tc.token.Load()
+	if ct.err != nil {
+		return ct.err
+	}
+	tok := ct.s
 	bp := bufPool.Get().(*[]byte)
 	defer putBuf(bp)
-	b, err := AppendEnvelope((*bp)[:0], tok, data)
+	b, err := appendEnvelope((*bp)[:0], tok, data)
 	if err != nil {
 		return err
 	}
@@ -200,13 +215,14 @@ func (tc *TokenConn) Write(ctx context.Context, data json.RawMessage) error {
 
 // WriteBinary sends payload in a binary envelope.
 func (tc *TokenConn) WriteBinary(ctx context.Context, payload []byte) error {
-	tok := *tc.token.Load()
+	ct := tc.token.Load()
+	if ct.err != nil {
+		return ct.err
+	}
+	tok := ct.s
 	bp := bufPool.Get().(*[]byte)
 	defer putBuf(bp)
-	b, err := AppendBinaryEnvelope((*bp)[:0], tok, payload)
-	if err != nil {
-		return err
-	}
+	b := appendBinaryEnvelope((*bp)[:0], tok, payload)
 	*bp = b
 	if err := tc.c.Write(ctx, websocket.MessageBinary, b); err != nil {
 		return redact(fmt.Errorf("transport: write binary envelope: %w", err), tok)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -477,5 +478,28 @@ func TestDialHeader(t *testing.T) {
 	}
 	if _, _, err := DialHeader(testCtx(t), wsURL(srv), "bad token", nil); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("bad token: %v", err)
+	}
+}
+
+// TestDialPerMessageChecksBeforeDialling: a bad token or bad data is an
+// error before any connection is made.
+func TestDialPerMessageChecksBeforeDialling(t *testing.T) {
+	var dialled atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { dialled.Add(1) }))
+	defer srv.Close()
+	u := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for _, tt := range []struct {
+		token, data string
+	}{
+		{"tok", `{"unterminated`},
+		{"tok", ``},
+		{secret + " ", `1`},
+	} {
+		if _, _, err := DialPerMessage(testCtx(t), u, tt.token, []byte(tt.data), nil); !errors.Is(err, ErrMalformed) {
+			t.Errorf("token %q, data %q: %v, want ErrMalformed", tt.token, tt.data, err)
+		}
+	}
+	if n := dialled.Load(); n != 0 {
+		t.Fatalf("%d connections made for frames that could not be sent", n)
 	}
 }

@@ -38,6 +38,11 @@ func AppendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, err
 	if err := wire.CheckCredential("envelope", token); err != nil {
 		return dst, err
 	}
+	return appendEnvelope(dst, token, data)
+}
+
+// appendEnvelope is AppendEnvelope for a token checked already.
+func appendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, error) {
 	data, ok := wire.Value(data)
 	if !ok {
 		return dst, fmt.Errorf("transport: envelope: data is not valid JSON: %w", ErrMalformed)
@@ -71,7 +76,12 @@ func AppendBinaryEnvelope(dst []byte, token string, payload []byte) ([]byte, err
 	if err := wire.CheckCredential("binary envelope", token); err != nil {
 		return dst, err
 	}
+	return appendBinaryEnvelope(dst, token, payload), nil
+}
+
+// appendBinaryEnvelope is AppendBinaryEnvelope for a token checked already.
+func appendBinaryEnvelope(dst []byte, token string, payload []byte) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(token)))
 	dst = append(dst, token...)
-	return append(dst, payload...), nil
+	return append(dst, payload...)
 }
