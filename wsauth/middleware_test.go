@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -137,12 +138,12 @@ func TestMiddlewareRevokedBeforeTheHijack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg := wsauth.NewRegistry(nil, nil)
 		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Registry: reg})
-		served := false
+		var served atomic.Bool
 		n := newVNet(t, a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			reg.Revoke(r.Context(), "alice", "")
 			c, err := websocket.Accept(w, r, nil)
 			if err == nil {
-				served = true
+				served.Store(true)
 				c.CloseNow()
 			}
 		})))
@@ -156,7 +157,8 @@ func TestMiddlewareRevokedBeforeTheHijack(t *testing.T) {
 			}
 			c.CloseNow()
 		}
-		if served {
+		synctest.Wait()
+		if served.Load() {
 			t.Fatal("a connection revoked before its upgrade was served")
 		}
 	})

@@ -402,6 +402,9 @@ func TestRedisKilledDuringHandshakes(t *testing.T) {
 		if downRefused == 0 {
 			t.Fatal("no attempt ran while Redis was down")
 		}
+		if replays == 0 {
+			t.Fatal("no accepted ticket came back as a replay: the single-use half did not run")
+		}
 		t.Logf("%d attempts by %d clients: %d accepted, each a valid unused ticket; %d refused while Redis was down (%d with 503, %d with 1011); %d replays refused; %d held connections kept echoing; 0 wrongful acceptances",
 			len(outcomes), clients, acc, downRefused, status503, close1011, replays, held)
 	})
