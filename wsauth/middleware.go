@@ -45,11 +45,9 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		s := &session{}
 		s.init(a, r.Context(), at.peer.Addr, at.start, at.p)
 		s.cut = true
-		if err := s.begin(); err != nil {
-			at.refuse(err, false)
+		if at.admit(&s.life) != nil {
 			return
 		}
-		a.emitAuthenticated(&s.life)
 		if at.protocol != "" {
 			r.Header["Sec-Websocket-Protocol"] = []string{at.protocol}
 		}

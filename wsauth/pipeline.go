@@ -88,15 +88,24 @@ func (at *attempt) register() (*Conn, error) {
 	if breaks.RegisterLate.Load() {
 		return c, nil // registered in Accept, after the answer
 	}
-	if err := c.begin(); err != nil {
-		return nil, at.refuse(err, false)
+	if err := at.admit(&c.life); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// admit registers l, readied with the attempt's principal, or refuses the
+// attempt if a revocation covers it.
+func (at *attempt) admit(l *life) error {
+	if err := l.begin(); err != nil {
+		return at.refuse(err, false)
 	}
 	// Registered: from here on the connection ends with EventClosed,
 	// whatever ends it, even before the client hears of success; so
 	// EventAuthenticated goes out now, and a gauge of live connections
 	// needs nothing else.
-	a.emitAuthenticated(&c.life)
-	return c, nil
+	at.a.emitAuthenticated(l)
+	return nil
 }
 
 // authenticate runs the pipeline from the origin to the Authorizer, and
