@@ -53,6 +53,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsauth/wsauth/internal/loadnet"
 	"github.com/wsauth/wsauth/internal/procstat"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
@@ -198,7 +199,7 @@ func measure(kind string, n, sources, conc int, settle time.Duration, key []byte
 
 	clients := make([]*http.Client, max(sources, 1))
 	for i := range clients {
-		clients[i] = clientFrom(fmt.Sprintf("127.0.0.%d", 2+i), conc)
+		clients[i] = loadnet.ClientFrom(fmt.Sprintf("127.0.0.%d", 2+i), conc)
 	}
 	// Stats go over a connection of their own, closed after each call, so
 	// that the server holds nothing for them when it measures.
@@ -252,15 +253,6 @@ func measure(kind string, n, sources, conc int, settle time.Duration, key []byte
 		return result{}, err
 	}
 	return result{kind: kind, n: n, before: before, after: after, dial: dialTime}, nil
-}
-
-// clientFrom returns an HTTP client whose connections leave from ip.
-func clientFrom(ip string, conns int) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	return &http.Client{Transport: &http.Transport{
-		DialContext:         d.DialContext,
-		MaxIdleConnsPerHost: conns,
-	}}
 }
 
 func getStats(c *http.Client, base, heapProfile string) (stats, error) {

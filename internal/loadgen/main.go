@@ -38,7 +38,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"runtime"
 	"slices"
@@ -50,6 +49,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wsauth/wsauth/internal/loadnet"
 	"github.com/wsauth/wsauth/internal/procstat"
 	"github.com/wsauth/wsauth/transport"
 )
@@ -110,7 +110,7 @@ func run(c config) error {
 		if c.sources > 0 {
 			ip = fmt.Sprintf("127.0.0.%d", 2+i)
 		}
-		https[i] = clientFrom(ip, c.conc)
+		https[i] = loadnet.ClientFrom(ip, c.conc)
 	}
 
 	before := snapshot(c.serverPID)
@@ -126,7 +126,7 @@ func run(c config) error {
 	fail := func(what string, err error) {
 		failMu.Lock()
 		defer failMu.Unlock()
-		key := what + ": " + reason(err)
+		key := what + ": " + loadnet.Reason(err)
 		if failures[key] == 0 {
 			log.Printf("first failure of its kind: %s", key)
 		}
@@ -411,36 +411,6 @@ func post(ctx context.Context, hc *http.Client, url string, body []byte, cookies
 		return nil, fmt.Errorf("%s: %s", req.URL.Path, resp.Status)
 	}
 	return resp, nil
-}
-
-// clientFrom returns an HTTP client whose connections leave from ip (any
-// address if ip is empty).
-func clientFrom(ip string, conns int) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	if ip != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
-	}
-	return &http.Client{Transport: &http.Transport{
-		DialContext:         d.DialContext,
-		MaxIdleConnsPerHost: conns,
-	}}
-}
-
-// reason shortens an error to what tells failures apart: the close code,
-// or the error text without addresses and ports.
-func reason(err error) string {
-	if code := websocket.CloseStatus(err); code != -1 {
-		return "close " + strconv.Itoa(int(code))
-	}
-	var ne *net.OpError
-	if errors.As(err, &ne) && ne.Err != nil {
-		return ne.Op + ": " + ne.Err.Error()
-	}
-	s := err.Error()
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

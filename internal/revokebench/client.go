@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -20,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsauth/wsauth/internal/loadnet"
 	"github.com/wsauth/wsauth/transport"
 )
 
@@ -89,7 +88,7 @@ func runClient(cfg clientConfig) error {
 	nodes := strings.Split(cfg.nodes, ",")
 	hcs := make([]*http.Client, max(cfg.sources, 1))
 	for i := range hcs {
-		hcs[i] = clientFrom(fmt.Sprintf("127.0.0.%d", 2+i))
+		hcs[i] = loadnet.ClientFrom(fmt.Sprintf("127.0.0.%d", 2+i), 0)
 	}
 	// Alice's sockets first, socket j the global socket first+j; then
 	// bob's, the same number on every node.
@@ -111,7 +110,7 @@ func runClient(cfg clientConfig) error {
 		if ready.Reasons == nil {
 			ready.Reasons = map[string]int{}
 		}
-		r := reason(err)
+		r := loadnet.Reason(err)
 		if ready.Reasons[r] == 0 {
 			log.Printf("first dial failure of its kind: %v", err)
 		}
@@ -332,26 +331,4 @@ func writeLine(v any) error {
 	}
 	_, err = os.Stdout.Write(append(b, '\n'))
 	return err
-}
-
-// clientFrom returns an HTTP client whose connections leave from ip.
-func clientFrom(ip string) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
-}
-
-// reason shortens an error to what tells failures apart.
-func reason(err error) string {
-	if code := websocket.CloseStatus(err); code != -1 {
-		return "close " + strconv.Itoa(int(code))
-	}
-	var ne *net.OpError
-	if errors.As(err, &ne) && ne.Err != nil {
-		return ne.Op + ": " + ne.Err.Error()
-	}
-	s := err.Error()
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
 }
