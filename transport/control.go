@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -72,40 +71,31 @@ type AuthOK struct {
 	ExpiresAt time.Time // when the credential expires; zero if never
 }
 
-type authOKWire struct {
-	Type      string `json:"type"`
-	Subject   string `json:"subject"`
-	ExpiresAt string `json:"expires_at,omitempty"`
-}
-
 // MarshalJSON encodes a as an auth_ok frame, with ExpiresAt in RFC 3339
 // (UTC, with sub-second digits only when present).
 func (a AuthOK) MarshalJSON() ([]byte, error) {
-	w := authOKWire{Type: TypeAuthOK, Subject: a.Subject}
-	if !a.ExpiresAt.IsZero() {
-		w.ExpiresAt = a.ExpiresAt.UTC().Format(time.RFC3339Nano)
-	}
-	return json.Marshal(w)
+	return wire.AppendAuthOK(make([]byte, 0, 80+len(a.Subject)), a.Subject, a.ExpiresAt), nil
 }
 
 // UnmarshalJSON decodes an auth_ok frame. A frame whose type is not
-// TypeAuthOK is ErrUnexpectedReply; a malformed expires_at is ErrMalformed.
+// TypeAuthOK is ErrUnexpectedReply; a malformed frame or expires_at is
+// ErrMalformed. Keys are matched exactly.
 func (a *AuthOK) UnmarshalJSON(b []byte) error {
-	var w authOKWire
-	if err := json.Unmarshal(b, &w); err != nil {
+	typ, subject, expires, err := wire.ParseAuthOK(b)
+	if err != nil {
 		return fmt.Errorf("transport: auth_ok: invalid JSON: %w", ErrMalformed)
 	}
-	if w.Type != TypeAuthOK {
+	if typ != TypeAuthOK {
 		return fmt.Errorf("transport: auth_ok: frame type is not %s: %w", TypeAuthOK, ErrUnexpectedReply)
 	}
 	var exp time.Time
-	if w.ExpiresAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, w.ExpiresAt)
+	if expires != "" {
+		t, err := time.Parse(time.RFC3339Nano, expires)
 		if err != nil {
 			return fmt.Errorf("transport: auth_ok: expires_at is not RFC 3339: %w", ErrMalformed)
 		}
 		exp = t
 	}
-	*a = AuthOK{Subject: w.Subject, ExpiresAt: exp}
+	*a = AuthOK{Subject: subject, ExpiresAt: exp}
 	return nil
 }
