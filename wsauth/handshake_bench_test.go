@@ -84,7 +84,14 @@ func BenchmarkHandshake(b *testing.B) {
 	// The first envelope authenticates the connection and is answered
 	// with auth_ok: the one round trip bare-echo makes.
 	mux.Handle("/per-message", wsauth.Handler(wsauth.New(jv, wsauth.PerMessage{}, nil), idle))
-	srv := httptest.NewServer(mux)
+	// served reports each handler's return: an iteration ends when the
+	// server is done with its connection, so that no handshake's
+	// server-side work runs into the next one's timing.
+	served := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		served <- struct{}{}
+	}))
 	defer srv.Close()
 	base := "ws" + strings.TrimPrefix(srv.URL, "http")
 
@@ -180,11 +187,13 @@ func BenchmarkHandshake(b *testing.B) {
 					b.StopTimer()
 					t := time.Now()
 					baseline(b)
+					<-served
 					base += time.Since(t)
 					b.StartTimer()
 				}
 				t := time.Now()
 				tc.run(b)
+				<-served
 				own += time.Since(t)
 			}
 			if base > 0 {
