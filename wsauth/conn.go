@@ -136,24 +136,19 @@ func (c *Conn) CloseNow() error {
 func (c *Conn) peer() Peer { return Peer{Addr: c.addr, Request: c.req} }
 
 // eventCtx is the context of events after Accept has returned.
-func (c *Conn) eventCtx() context.Context { return c.ctx }
+func (c *Conn) eventCtx() context.Context { return c.values() }
 
-// closeWith is the life's closer: wsauth ending the connection.
+// closeWith implements endpoint: wsauth ending the connection.
 func (c *Conn) closeWith(code websocket.StatusCode, reason string) { c.sock.Close(code, reason) }
 
-// notifyFunc is the life's notice sender, for connections that can
-// refresh.
-func (c *Conn) notifyFunc() func(time.Time) {
-	if !c.a.strategy.inBand() {
-		return nil
-	}
-	return func(exp time.Time) {
-		// A peer that does not read by the expiry is closed then anyway.
-		ctx, cancel := context.WithDeadline(context.Background(), exp)
-		defer cancel()
-		b, _ := transport.Expiring{In: time.Until(exp)}.MarshalJSON()
-		c.sock.Write(ctx, websocket.MessageText, b)
-	}
+// sendNotice implements endpoint, for the connections that can refresh
+// (attached with notices on).
+func (c *Conn) sendNotice(exp time.Time) {
+	// A peer that does not read by the expiry is closed then anyway.
+	ctx, cancel := context.WithDeadline(context.Background(), exp)
+	defer cancel()
+	b, _ := transport.Expiring{In: time.Until(exp)}.MarshalJSON()
+	c.sock.Write(ctx, websocket.MessageText, b)
 }
 
 // writeControl writes a server control frame within answerTimeout.

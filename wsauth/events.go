@@ -69,7 +69,7 @@ type Event struct {
 //
 //go:noinline
 func (a *Authenticator) emitAuthenticated(l *life) {
-	a.emit(l.ctx, Event{Kind: EventAuthenticated, Subject: l.principal.Load().Subject, Addr: l.addr})
+	a.emit(l.values(), Event{Kind: EventAuthenticated, Subject: l.principal.Load().Subject, Addr: l.addr})
 }
 
 // emit hands e to the Events hook. A panicking hook must not take a

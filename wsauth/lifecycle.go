@@ -21,42 +21,57 @@ const defaultNoticeLead = 30 * time.Second
 // carries it: its principal, the expiry timer and the notice before it,
 // registration, revocation, and how it ends. It knows nothing of
 // coder/websocket: Conn drives it over a Socket, Middleware over a
-// hijacked net.Conn, each giving it a function that closes the connection.
+// hijacked net.Conn, each attaching itself as the endpoint to close.
 type life struct {
 	a     *Authenticator
 	addr  netip.Addr
 	ctx   context.Context // the request's values, without its cancellation
-	start time.Time
+	start int64           // since epoch, for EventClosed's Duration
 
 	principal atomic.Pointer[Principal]
 
-	mu     sync.Mutex
-	closer func(code websocket.StatusCode, reason string) // nil until attached
-	notify func(exp time.Time)                            // sends the expiry notice; nil for none
-	onEnd  context.CancelFunc                             // ends the handler's context; nil for none
-	timer  *time.Timer
-	why    string // Event.Reason of the end
-	code   websocket.StatusCode
-	text   string // close reason sent, when the end was ours
-	gen    uint32 // bumped when the timer is re-armed, so a stale one does nothing
-	ended  bool
-	byUs   bool // ended by us (expiry, revocation, a refused credential): Read and Write fail with endedErr
-	cut    bool // the closer cuts the connection (Middleware): the client sees 1006
+	mu    sync.Mutex
+	ep    endpoint           // nil until attached
+	onEnd context.CancelFunc // ends the handler's context; nil for none
+	timer *time.Timer        // the expiry notice's, then the expiry's; made once, then Reset
+	lead  time.Duration      // how long before the expiry the notice is due; 0 once sent, or for none
+	why   string             // Event.Reason of the end
+	text  string             // close reason sent, when the end was ours
+	code  uint16             // the close code of the end (close codes fit in 16 bits)
+	ended bool
+	byUs  bool // ended by us (expiry, revocation, a refused credential): Read and Write fail with endedErr
+	cut   bool // the endpoint cuts the connection (Middleware): the client sees 1006
 
-	// Registry indexes, guarded by the Registry's lock. (The small fields
-	// sit together: a Conn is one allocation, 320 bytes.)
+	notices bool // the endpoint takes expiry notices
+
+	// Registry indexes, guarded by the Registry's lock; the subject is
+	// the principal's, which never changes. (The small fields sit
+	// together: a Conn is one allocation, 288 bytes.)
 	registered bool
-	subject    string
 	ids        [2]ticket.Key // the revocation IDs (Principal.revocationIDs)
 	// pos is l's index in the Registry's slices: bySubject[subject], then
 	// byID[ids[0]] and byID[ids[1]].
 	pos [3]int32
 }
 
+// endpoint is the connection a life ends: a Conn's Socket, or the
+// connection a library hijacked behind Middleware.
+type endpoint interface {
+	// closeWith closes the connection for wsauth, with code and reason
+	// where it can.
+	closeWith(code websocket.StatusCode, reason string)
+	// sendNotice sends {"type":"expiring"} ahead of exp, if the
+	// endpoint takes notices.
+	sendNotice(exp time.Time)
+}
+
+// epoch is what life.start counts from: a monotonic reading in 8 bytes.
+var epoch = time.Now()
+
 // init readies l, which is part of a Conn or a Middleware session, so
 // that a connection is one allocation.
 func (l *life) init(a *Authenticator, ctx context.Context, addr netip.Addr, start time.Time, p Principal) {
-	l.a, l.addr, l.ctx, l.start = a, addr, context.WithoutCancel(ctx), start
+	l.a, l.addr, l.ctx, l.start = a, addr, context.WithoutCancel(ctx), int64(start.Sub(epoch))
 	l.principal.Store(&p)
 }
 
@@ -77,16 +92,16 @@ func (l *life) begin() error {
 	return nil
 }
 
-// attach gives l the means to close its connection, once the connection
-// exists. If l ended meanwhile (revoked during the upgrade), attach
-// reports false and the caller closes with l's code.
-func (l *life) attach(closer func(websocket.StatusCode, string), notify func(time.Time)) bool {
+// attach gives l the connection to end, once it exists; notices says
+// whether it takes expiry notices. If l ended meanwhile (revoked during the
+// upgrade), attach reports false and the caller closes with l's code.
+func (l *life) attach(ep endpoint, notices bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ended {
 		return false
 	}
-	l.closer, l.notify = closer, notify
+	l.ep, l.notices = ep, notices
 	l.armLocked(l.principal.Load())
 	return true
 }
@@ -110,49 +125,56 @@ func (l *life) set(p *Principal) bool {
 // armLocked (re)arms the one timer: for the expiry notice, if l sends
 // them and there is time for one, else for the expiry. l.mu is held.
 func (l *life) armLocked(p *Principal) {
-	if l.timer != nil {
-		l.timer.Stop()
-		l.timer = nil
-	}
-	l.gen++
+	l.lead = 0
 	if l.ended || p.ExpiresAt.IsZero() {
+		if l.timer != nil {
+			l.timer.Stop()
+		}
 		return
 	}
-	gen, exp := l.gen, p.ExpiresAt
-	d := time.Until(exp)
+	d := time.Until(p.ExpiresAt)
 	if d <= 0 {
 		// Checked when the principal was accepted; time moved on.
-		go l.expire(gen)
+		if l.timer != nil {
+			l.timer.Stop()
+		}
+		go l.fire()
 		return
 	}
-	if lead := min(defaultNoticeLead, d/2); l.notify != nil && lead > 0 {
-		l.timer = time.AfterFunc(d-lead, func() { l.notice(gen, exp) })
-		return
+	if lead := min(defaultNoticeLead, d/2); l.notices && lead > 0 {
+		l.lead, d = lead, d-lead
 	}
-	l.timer = time.AfterFunc(d, func() { l.expire(gen) })
+	if l.timer == nil {
+		l.timer = time.AfterFunc(d, l.fire)
+	} else {
+		l.timer.Reset(d)
+	}
 }
 
-// notice runs on the timer: it arms the timer for the expiry and sends
-// the notice, unless the timer was re-armed meanwhile.
-func (l *life) notice(gen uint32, exp time.Time) {
+// fire runs on the timer. It decides by the clock, not by which arming
+// scheduled it, so a run already under way when the timer was re-armed
+// does nothing early: past the expiry it ends l with 4401; within the
+// notice's lead it sends the notice and re-arms for the expiry.
+func (l *life) fire() {
 	l.mu.Lock()
-	if l.ended || l.gen != gen {
+	exp := l.principal.Load().ExpiresAt
+	if l.ended || exp.IsZero() {
 		l.mu.Unlock()
 		return
 	}
-	l.timer = time.AfterFunc(time.Until(exp), func() { l.expire(gen) })
-	notify := l.notify
-	l.mu.Unlock()
-	notify(exp)
-}
-
-// expire ends l with 4401 unless the timer was re-armed meanwhile.
-func (l *life) expire(gen uint32) {
-	l.mu.Lock()
-	stale := l.gen != gen
-	l.mu.Unlock()
-	if !stale {
+	left := time.Until(exp)
+	switch {
+	case left <= 0:
+		l.mu.Unlock()
 		l.endByUs("expired", transport.CloseUnauthenticated, refusals[kindExpired].text)
+	case l.lead > 0 && left <= l.lead:
+		l.lead = 0
+		l.timer.Reset(left)
+		ep := l.ep
+		l.mu.Unlock()
+		ep.sendNotice(exp)
+	default:
+		l.mu.Unlock()
 	}
 }
 
@@ -183,7 +205,7 @@ func (l *life) endByUs(why string, code websocket.StatusCode, text string) bool 
 // closeFn, to be run once off the caller's goroutine, reports the end and
 // closes the connection.
 func (l *life) end(why string, code websocket.StatusCode, text string) (closeFn func(), ok bool) {
-	closer, ok := l.finish(why, code, text, true)
+	ep, ok := l.finish(why, code, text, true)
 	if !ok {
 		return nil, false
 	}
@@ -193,8 +215,8 @@ func (l *life) end(why string, code websocket.StatusCode, text string) (closeFn 
 		l.emitClosed()
 		// The close frame before the handler's context ends: a Read whose
 		// context ends drops the connection without one.
-		if closer != nil {
-			closer(code, text)
+		if ep != nil {
+			ep.closeWith(code, text)
 		}
 		l.cancelHandler()
 	}, true
@@ -225,7 +247,7 @@ func (l *life) cancelHandler() {
 // timeout (chi's middleware.Timeout) cancels the request's context, and
 // would cut every socket after it.
 func (l *life) handlerContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(withPrincipal(l.ctx, l))
+	ctx, cancel := context.WithCancel(l.values())
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ended {
@@ -236,23 +258,22 @@ func (l *life) handlerContext() (context.Context, context.CancelFunc) {
 }
 
 // finish marks l ended, once, unregisters it and stops its timer. It
-// returns the closer to call, and whether this call ended l.
-func (l *life) finish(why string, code websocket.StatusCode, text string, byUs bool) (func(websocket.StatusCode, string), bool) {
+// returns the endpoint to close, if attached, and whether this call ended
+// l.
+func (l *life) finish(why string, code websocket.StatusCode, text string, byUs bool) (endpoint, bool) {
 	l.mu.Lock()
 	if l.ended {
 		l.mu.Unlock()
 		return nil, false
 	}
-	l.ended, l.why, l.code, l.text, l.byUs = true, why, code, text, byUs
+	l.ended, l.why, l.code, l.text, l.byUs = true, why, uint16(code), text, byUs
 	if l.timer != nil {
 		l.timer.Stop()
-		l.timer = nil
 	}
-	l.gen++
-	closer := l.closer
+	ep := l.ep
 	l.mu.Unlock()
 	l.a.registry.remove(l)
-	return closer, true
+	return ep, true
 }
 
 // endedByUs returns the code and text l was ended with, if the end was
@@ -260,15 +281,37 @@ func (l *life) finish(why string, code websocket.StatusCode, text string, byUs b
 func (l *life) endedByUs() (websocket.StatusCode, string, string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.code, l.text, l.why, l.ended && l.byUs
+	return websocket.StatusCode(l.code), l.text, l.why, l.ended && l.byUs
 }
 
 func (l *life) emitClosed() {
 	l.mu.Lock()
-	e := Event{Kind: EventClosed, Reason: l.why, Subject: l.principal.Load().Subject, Addr: l.addr, Code: int(l.code), Duration: time.Since(l.start)}
+	e := Event{Kind: EventClosed, Reason: l.why, Subject: l.principal.Load().Subject, Addr: l.addr, Code: int(l.code), Duration: time.Since(epoch) - time.Duration(l.start)}
 	if l.cut && l.byUs {
 		e.Code = int(websocket.StatusAbnormalClosure)
 	}
 	l.mu.Unlock()
-	l.a.emit(l.ctx, e)
+	l.a.emit(l.values(), e)
 }
+
+// values returns l as a context: the upgrade request's values (l.ctx) and
+// l's live principal, never done. It parents the handler's context and is
+// the context of l's events: a context.WithValue less per connection.
+func (l *life) values() context.Context { return (*lifeValues)(l) }
+
+// lifeValues is the context values returns. A type of its own, so that
+// Conn, which embeds life, does not get Context's methods.
+type lifeValues life
+
+func (v *lifeValues) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (v *lifeValues) Done() <-chan struct{}       { return nil }
+func (v *lifeValues) Err() error                  { return nil }
+
+func (v *lifeValues) Value(key any) any {
+	if key == (principalKey{}) {
+		return (*life)(v)
+	}
+	return v.ctx.Value(key)
+}
+
+func (v *lifeValues) String() string { return "wsauth connection context" }

@@ -95,7 +95,7 @@ func (h *hijackWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	wc := &watchedConn{Conn: nc, s: h.s}
-	if !h.s.attach(wc.closeWith, nil) {
+	if !h.s.attach(wc, false) {
 		nc.Close()
 		return nil, nil, fail(kindRevoked, nil)
 	}
@@ -120,5 +120,9 @@ func (c *watchedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// closeWith is the session's closer: wsauth ending the connection.
+// closeWith implements endpoint: wsauth ending the connection.
 func (c *watchedConn) closeWith(websocket.StatusCode, string) { c.Conn.Close() }
+
+// sendNotice implements endpoint: a connection behind Middleware takes no
+// notices (wsauth cannot write frames on it).
+func (c *watchedConn) sendNotice(time.Time) {}

@@ -203,7 +203,7 @@ func (at *attempt) confirm(c *Conn) error {
 	if c.first != nil {
 		c.first.Principal = c.current()
 	}
-	if !c.attach(c.closeWith, c.notifyFunc()) {
+	if !c.attach(c, at.a.strategy.inBand()) {
 		code, text, _, _ := c.endedByUs()
 		c.sock.Close(code, text)
 		return fmt.Errorf("wsauth: answer: %w", fail(kindRevoked, nil))

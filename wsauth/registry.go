@@ -304,7 +304,7 @@ func (r *Registry) register(l *life, subject string, ids [2]ticket.Key) {
 	if ids[1] == ids[0] {
 		ids[1] = ticket.Key{} // one entry, removed once
 	}
-	l.subject, l.ids, l.registered = subject, ids, true
+	l.ids, l.registered = ids, true
 	l.pos[0] = insert(r.bySubject, subject, l)
 	r.index(l)
 	r.n++
@@ -318,7 +318,7 @@ func (r *Registry) remove(l *life) {
 		return
 	}
 	l.registered = false
-	drop(r.bySubject, l.subject, l.pos[0], func(m *life, i int32) { m.pos[0] = i })
+	drop(r.bySubject, l.principal.Load().Subject, l.pos[0], func(m *life, i int32) { m.pos[0] = i })
 	r.unindex(l)
 	r.n--
 }

@@ -1,0 +1,94 @@
+package wsauth
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// recorder is an endpoint that records what the life asks of it.
+type recorder struct {
+	mu      sync.Mutex
+	notices []time.Duration // time before the expiry at each notice
+	closed  []websocket.StatusCode
+}
+
+func (r *recorder) closeWith(code websocket.StatusCode, _ string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = append(r.closed, code)
+}
+
+func (r *recorder) sendNotice(exp time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, time.Until(exp))
+}
+
+func (r *recorder) seen() (int, []websocket.StatusCode) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.notices), append([]websocket.StatusCode(nil), r.closed...)
+}
+
+// TestTimerRunUnderWayWhenReArmed: a run of the timer can already be
+// under way, waiting for the lock, when a refresh re-arms it for a later
+// expiry; it then runs late, at the old notice time or the old expiry.
+// Such a run must do nothing: the notice comes at the new lead, the end at
+// the new expiry, once each.
+func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) { return Principal{}, nil }), FirstMessage{}, nil)
+		start := time.Now()
+		var l life
+		l.init(a, context.Background(), netip.IPv6Loopback(), start, Principal{Subject: "alice", ExpiresAt: start.Add(time.Minute)})
+		if err := l.begin(); err != nil {
+			t.Fatal(err)
+		}
+		var ep recorder
+		if !l.attach(&ep, true) {
+			t.Fatal("attach refused")
+		}
+		// Refreshed: the principal now expires in two minutes.
+		if !l.set(&Principal{Subject: "alice", ExpiresAt: start.Add(2 * time.Minute)}) {
+			t.Fatal("set refused")
+		}
+		for _, at := range []time.Duration{0, 30 * time.Second, time.Minute} {
+			time.Sleep(at - time.Since(start))
+			l.fire() // the run armed before the refresh, late
+			synctest.Wait()
+			if n, closed := ep.seen(); n != 0 || len(closed) != 0 {
+				t.Fatalf("a stale run at %v acted: %d notices, closed %v", at, n, closed)
+			}
+		}
+		time.Sleep(start.Add(90*time.Second - time.Nanosecond).Sub(time.Now()))
+		synctest.Wait()
+		if n, _ := ep.seen(); n != 0 {
+			t.Fatalf("notice before its lead: %d", n)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if n, closed := ep.seen(); n != 1 || len(closed) != 0 || ep.notices[0] != 30*time.Second {
+			t.Fatalf("at the new notice time: notices %v, closed %v", ep.notices, closed)
+		}
+		l.fire() // a second run at the notice time sends no second notice
+		time.Sleep(30*time.Second - time.Nanosecond)
+		synctest.Wait()
+		if n, closed := ep.seen(); n != 1 || len(closed) != 0 {
+			t.Fatalf("before the new expiry: %d notices, closed %v", n, closed)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if n, closed := ep.seen(); n != 1 || len(closed) != 1 || closed[0] != 4401 {
+			t.Fatalf("at the new expiry: %d notices, closed %v, want [4401]", n, closed)
+		}
+		if _, _, why, ok := l.endedByUs(); !ok || why != "expired" {
+			t.Fatalf("ended %q by us %v", why, ok)
+		}
+	})
+}
