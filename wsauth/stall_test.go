@@ -1,6 +1,7 @@
 package wsauth_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -127,4 +128,76 @@ func TestStalled101IsBoundedBehindMiddleware(t *testing.T) {
 		synctest.Wait()
 		checkPairs(t, &ev, 1)
 	})
+}
+
+// TestTrickledAuthFrameTimesOut is the attack of a client that sends its
+// first frame one byte a second: each byte is progress, but the auth
+// deadline bounds the whole frame, not the gap between bytes. The socket
+// is closed 4408 at the Timeout after the upgrade, and the handler never
+// runs.
+func TestTrickledAuthFrameTimesOut(t *testing.T) {
+	for _, rt := range []route{firstMessageRoute, perMessageRoute} {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var ev events
+				var served atomic.Bool
+				a := wsauth.New(verifier(), rt.strategy, &wsauth.Options{Events: ev.hook})
+				l := memnet.Listen(nil, nil)
+				srv := &http.Server{Handler: wsauth.Handler(a, func(context.Context, *wsauth.Conn) { served.Store(true) })}
+				go srv.Serve(l)
+				defer srv.Close()
+				nc, err := l.Dial(t.Context(), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				io.WriteString(nc, rawws.Upgrade("/")+"\r\n")
+				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("upgrade: %v %v", resp, err)
+				}
+				upgraded := time.Now()
+				frame, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
+				if _, ok := rt.strategy.(wsauth.PerMessage); ok {
+					frame = envelope(t, "alice-token", `"hi"`)
+				}
+				raw := rawws.ClientFrame(nil, 0x1, frame)
+				if len(raw) < 12 {
+					t.Fatalf("frame of %d bytes: too short to trickle past the timeout", len(raw))
+				}
+				stop := make(chan struct{})
+				trickled := make(chan struct{})
+				go func() {
+					defer close(trickled)
+					for i := range raw {
+						if _, err := nc.Write(raw[i : i+1]); err != nil {
+							return
+						}
+						select {
+						case <-time.After(time.Second):
+						case <-stop:
+							return
+						}
+					}
+				}()
+				code, err := rawws.LastClose(br)
+				if err != nil || code != transport.CloseAuthTimeout {
+					t.Fatalf("closed with %d (%v), want 4408", code, err)
+				}
+				if d := time.Since(upgraded); d != 10*time.Second {
+					t.Fatalf("closed %v after the upgrade, want 10s", d)
+				}
+				close(stop)
+				<-trickled
+				nc.Close()
+				synctest.Wait()
+				if served.Load() {
+					t.Fatal("the handler ran")
+				}
+				if r := ev.of(wsauth.EventRefused); len(r) != 1 || r[0].Reason != "timeout" {
+					t.Fatalf("refused events %+v, want one timeout", r)
+				}
+			})
+		})
+	}
 }
