@@ -24,7 +24,7 @@ import (
 // capacity clipped so appending to it never writes into b; copy it if b is
 // reused.
 func ParseEnvelope(b []byte) (token string, data json.RawMessage, err error) {
-	tok, data, err := wire.ParseEnvelope(b, wire.Credential{})
+	tok, data, _, err := wire.ParseEnvelope(b, wire.Credential{})
 	if err != nil {
 		return "", nil, err
 	}
@@ -62,7 +62,7 @@ func appendEnvelope(dst []byte, token string, data json.RawMessage) ([]byte, err
 // credential is ErrMalformed. payload aliases b (capacity clipped) and may
 // be empty.
 func ParseBinaryEnvelope(b []byte) (token string, payload []byte, err error) {
-	tok, payload, err := wire.ParseBinaryEnvelope(b, wire.Credential{})
+	tok, payload, _, err := wire.ParseBinaryEnvelope(b, wire.Credential{})
 	if err != nil {
 		return "", nil, err
 	}

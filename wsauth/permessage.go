@@ -62,7 +62,7 @@ func (s PerMessage) carry(at *attempt) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tok, data, err := parseEnvelope(typ, b, wire.Credential{})
+	tok, data, _, err := parseEnvelope(typ, b, wire.Credential{})
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +72,7 @@ func (s PerMessage) carry(at *attempt) (string, error) {
 
 func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageType, b []byte) (Message, bool, error) {
 	m := &c.memo
-	tok, data, err := parseEnvelope(typ, b, m.known)
+	tok, data, same, err := parseEnvelope(typ, b, m.known)
 	// A refresh frame has no data, so it is never an envelope: looking
 	// for one only when the envelope is refused keeps it off the path of
 	// every frame.
@@ -85,8 +85,9 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 	// unexpired, and still the connection's principal, the one the
 	// Registry files it under (a refresh makes another the principal, and
 	// then RevokeToken of this one would not close the connection). The
-	// comparison is of full bytes, so it never accepts another token.
-	if err == nil && m.p != nil && m.p == c.principal.Load() && string(tok) == m.known.String() && time.Now().Before(m.p.ExpiresAt) {
+	// parser compared the token's full bytes with the known one (same),
+	// so this never accepts another token.
+	if err == nil && same && m.p != nil && m.p == c.principal.Load() && time.Now().Before(m.p.ExpiresAt) {
 		return Message{Type: typ, Data: data, Principal: *m.p}, true, nil
 	}
 	settled := false
@@ -121,17 +122,18 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 }
 
 // parseEnvelope splits a per-message frame into its token and data. A
-// token equal to known is compared rather than checked byte by byte.
-func parseEnvelope(typ websocket.MessageType, b []byte, known wire.Credential) (tok, data []byte, err error) {
+// token equal to known is compared rather than checked byte by byte, and
+// same reports it.
+func parseEnvelope(typ websocket.MessageType, b []byte, known wire.Credential) (tok, data []byte, same bool, err error) {
 	if typ == websocket.MessageBinary {
-		tok, data, err = wire.ParseBinaryEnvelope(b, known)
+		tok, data, same, err = wire.ParseBinaryEnvelope(b, known)
 	} else {
-		tok, data, err = wire.ParseEnvelope(b, known)
+		tok, data, same, err = wire.ParseEnvelope(b, known)
 	}
 	if err != nil {
-		return nil, nil, carrierErr(err)
+		return nil, nil, false, carrierErr(err)
 	}
-	return tok, data, nil
+	return tok, data, same, nil
 }
 
 // memorable reports whether the fast path may keep p: the Verifier says

@@ -81,8 +81,8 @@ func appendString(dst []byte, s string) []byte {
 // matched exactly; a duplicate of the three is ErrMalformed. What the
 // values mean is the caller's to check.
 func ParseAuthOK(b []byte) (typ, subject, expiresAt string, err error) {
-	s, err := newObjectScanner(b, "auth_ok")
-	if err != nil {
+	var s objectScanner
+	if err := s.start(b, "auth_ok"); err != nil {
 		return "", "", "", err
 	}
 	var seen [3]bool

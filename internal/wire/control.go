@@ -13,8 +13,8 @@ import (
 // returned so that a caller can tell what kind of frame lacked it. The
 // length of b is the caller's to bound (a connection's read limit).
 func ParseControl(b []byte) (typ, token string, err error) {
-	s, err := newObjectScanner(b, "control")
-	if err != nil {
+	var s objectScanner
+	if err := s.start(b, "control"); err != nil {
 		return "", "", err
 	}
 	var tok []byte

@@ -7,13 +7,14 @@ import (
 
 // ParseEnvelope parses a per-message text frame {"token":T,"data":D} and
 // returns the token and data as slices of b, capacities clipped. A token
-// equal to known is compared rather than checked byte by byte; the zero
-// Credential knows no token, and the result is the same whatever known is.
-// transport.ParseEnvelope documents the rules.
-func ParseEnvelope(b []byte, known Credential) (token, data []byte, err error) {
-	s, err := newObjectScanner(b, "envelope")
-	if err != nil {
-		return nil, nil, err
+// equal to known is compared rather than checked byte by byte, and same
+// reports it; the zero Credential knows no token, and token, data and err
+// are the same whatever known is. transport.ParseEnvelope documents the
+// rules.
+func ParseEnvelope(b []byte, known Credential) (token, data []byte, same bool, err error) {
+	var s objectScanner
+	if err := s.start(b, "envelope"); err != nil {
+		return nil, nil, false, err
 	}
 	s.known = known.s
 	var tok []byte
@@ -21,7 +22,7 @@ func ParseEnvelope(b []byte, known Credential) (token, data []byte, err error) {
 	for {
 		key, esc, ok, err := s.key()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if !ok {
 			break
@@ -29,55 +30,58 @@ func ParseEnvelope(b []byte, known Credential) (token, data []byte, err error) {
 		switch {
 		case keyIs(key, esc, "token"):
 			if haveTok {
-				return nil, nil, s.errorf("duplicate token")
+				return nil, nil, false, s.errorf("duplicate token")
 			}
 			haveTok = true
 			if tok, err = s.credential("token"); err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
 		case keyIs(key, esc, "data"):
 			if haveData {
-				return nil, nil, s.errorf("duplicate data")
+				return nil, nil, false, s.errorf("duplicate data")
 			}
 			haveData = true
 			if data, err = s.value(); err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
 		default:
 			if _, err := s.value(); err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
 		}
 	}
 	if len(tok) == 0 {
-		return nil, nil, fmt.Errorf("transport: envelope: missing or empty token: %w", ErrNoCredential)
+		return nil, nil, false, fmt.Errorf("transport: envelope: missing or empty token: %w", ErrNoCredential)
 	}
 	if !haveData {
-		return nil, nil, s.errorf("missing data")
+		return nil, nil, false, s.errorf("missing data")
 	}
-	return tok[:len(tok):len(tok)], data, nil
+	return tok[:len(tok):len(tok)], data, s.same, nil
 }
 
 // ParseBinaryEnvelope parses a per-message binary frame, a big-endian
 // uint16 token length N, N bytes of token, then the payload, as
 // ParseEnvelope does a text one. transport.ParseBinaryEnvelope documents
 // the rules.
-func ParseBinaryEnvelope(b []byte, known Credential) (token, payload []byte, err error) {
+func ParseBinaryEnvelope(b []byte, known Credential) (token, payload []byte, same bool, err error) {
 	if len(b) < 2 {
-		return nil, nil, fmt.Errorf("transport: binary envelope: shorter than its 2-byte length prefix: %w", ErrMalformed)
+		return nil, nil, false, fmt.Errorf("transport: binary envelope: shorter than its 2-byte length prefix: %w", ErrMalformed)
 	}
 	n := int(binary.BigEndian.Uint16(b))
 	if n == 0 {
-		return nil, nil, fmt.Errorf("transport: binary envelope: empty token: %w", ErrNoCredential)
+		return nil, nil, false, fmt.Errorf("transport: binary envelope: empty token: %w", ErrNoCredential)
 	}
 	if n > len(b)-2 {
-		return nil, nil, fmt.Errorf("transport: binary envelope: token length %d exceeds frame: %w", n, ErrMalformed)
+		return nil, nil, false, fmt.Errorf("transport: binary envelope: token length %d exceeds frame: %w", n, ErrMalformed)
 	}
 	tok := b[2 : 2+n]
-	if string(tok) == known.s {
-		// Equal to a checked credential (known.s is never "": n > 0).
-	} else if err := CheckCredential("binary envelope", tok); err != nil {
-		return nil, nil, err
+	// Equal to a checked credential (known.s is never "": n > 0), or
+	// checked here.
+	same = string(tok) == known.s
+	if !same {
+		if err := CheckCredential("binary envelope", tok); err != nil {
+			return nil, nil, false, err
+		}
 	}
-	return tok[:n:n], b[2+n : len(b) : len(b)], nil
+	return tok[:n:n], b[2+n : len(b) : len(b)], same, nil
 }

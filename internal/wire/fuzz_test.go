@@ -25,9 +25,12 @@ func FuzzParseBinaryEnvelope(f *testing.F) {
 	})
 }
 
-func checkKnown(t *testing.T, b []byte, parse func([]byte, Credential) ([]byte, []byte, error)) {
+func checkKnown(t *testing.T, b []byte, parse func([]byte, Credential) ([]byte, []byte, bool, error)) {
 	t.Helper()
-	tok1, data1, err1 := parse(b, Credential{})
+	tok1, data1, same1, err1 := parse(b, Credential{})
+	if same1 {
+		t.Fatalf("the zero Credential reported as the token")
+	}
 	cands := []string{"a", "abc", "a.b.c"}
 	if tok := string(tok1); tok != "" {
 		cands = append(cands, tok, tok[:len(tok)/2], tok+"x")
@@ -37,9 +40,12 @@ func checkKnown(t *testing.T, b []byte, parse func([]byte, Credential) ([]byte, 
 		if err != nil {
 			continue
 		}
-		tok2, data2, err2 := parse(b, k)
+		tok2, data2, same2, err2 := parse(b, k)
 		if !bytes.Equal(tok1, tok2) || !bytes.Equal(data1, data2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
 			t.Fatalf("known %q: (%q, %q, %v), without: (%q, %q, %v)", c, tok2, data2, err2, tok1, data1, err1)
+		}
+		if want := err2 == nil && string(tok2) == c; same2 != want {
+			t.Fatalf("known %q, token %q: same %v, want %v", c, tok2, same2, want)
 		}
 	}
 }

@@ -23,16 +23,20 @@ type objectScanner struct {
 	// known, if not "", is a valid credential that credential compares
 	// instead of checking byte by byte.
 	known string
+	// same reports that credential found exactly known.
+	same bool
 }
 
-func newObjectScanner(b []byte, what string) (objectScanner, error) {
-	s := objectScanner{b: b, what: what}
+// start readies s, the zero objectScanner, to scan b: in place, as a
+// scanner returned by value costs a copy on every frame.
+func (s *objectScanner) start(b []byte, what string) error {
+	s.b, s.what = b, what
 	s.i = skipWS(b, 0)
 	if s.i >= len(b) || b[s.i] != '{' {
-		return s, s.errorf("not a JSON object")
+		return s.errorf("not a JSON object")
 	}
 	s.i++
-	return s, nil
+	return nil
 }
 
 func (s *objectScanner) errorf(format string, args ...any) error {
@@ -102,6 +106,7 @@ func (s *objectScanner) credential(field string) ([]byte, error) {
 		// Every byte before the quote is a credential byte: credSpan
 		// would stop exactly there.
 		j = i + 1 + len(k)
+		s.same = true
 	} else {
 		j = i + 1 + Span(b[i+1:])
 	}
