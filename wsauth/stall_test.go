@@ -201,3 +201,67 @@ func TestTrickledAuthFrameTimesOut(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledAnswerIsBounded is the attack of a client that floods pings
+// and never reads again, so that the server's pongs fill the buffer
+// towards it and whatever the server writes next blocks: auth_ok after a
+// good credential, the refusal's close frame after a bad one. Neither
+// write may hold the handler's goroutine past its deadline (10 s), and
+// nothing is served.
+func TestStalledAnswerIsBounded(t *testing.T) {
+	for _, rt := range []route{firstMessageRoute, perMessageRoute} {
+		for _, cred := range []string{"alice-token", "wrong-token"} {
+			t.Run(rt.name+"/"+cred, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					var served atomic.Bool
+					a := wsauth.New(verifier(), rt.strategy, nil)
+					type result struct {
+						err error
+						d   time.Duration
+					}
+					done := make(chan result, 1)
+					const bufSize = 8 << 10
+					l := memnet.Listen(nil, &memnet.Options{BufferSize: bufSize})
+					srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						start := time.Now()
+						c, err := a.Accept(w, r)
+						if c != nil {
+							served.Store(true)
+							c.CloseNow()
+						}
+						done <- result{err, time.Since(start)}
+					})}
+					go srv.Serve(l)
+					defer srv.Close()
+					nc, err := l.Dial(t.Context(), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer nc.Close()
+					br := bufio.NewReader(nc)
+					io.WriteString(nc, rawws.Upgrade("/")+"\r\n")
+					if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+						t.Fatalf("upgrade: %v %v", resp, err)
+					}
+					frame, _ := transport.AppendControl(nil, transport.TypeAuth, cred)
+					if _, ok := rt.strategy.(wsauth.PerMessage); ok {
+						frame = envelope(t, cred, `"hi"`)
+					}
+					// Pongs to fill the buffer to 8 bytes short, then the
+					// credential; nothing is read from now on.
+					go nc.Write(rawws.ClientFrame(rawws.PingFlood(nil, bufSize-8), 0x1, frame))
+					r := <-done
+					if r.err == nil || r.d > 10*time.Second {
+						t.Fatalf("Accept returned %v after %v, want an error within 10s", r.err, r.d)
+					}
+					if r.d < time.Second {
+						t.Fatalf("Accept returned after %v: the answer never stalled, so this attack did not happen", r.d)
+					}
+					if served.Load() {
+						t.Fatal("served")
+					}
+				})
+			})
+		}
+	}
+}
