@@ -1,7 +1,6 @@
 package wsauth_test
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -142,20 +141,7 @@ func TestTrickledAuthFrameTimesOut(t *testing.T) {
 				var ev events
 				var served atomic.Bool
 				a := wsauth.New(verifier(), rt.strategy, &wsauth.Options{Events: ev.hook})
-				l := memnet.Listen(nil, nil)
-				srv := &http.Server{Handler: wsauth.Handler(a, func(context.Context, *wsauth.Conn) { served.Store(true) })}
-				go srv.Serve(l)
-				defer srv.Close()
-				nc, err := l.Dial(t.Context(), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				io.WriteString(nc, rawws.Upgrade("/")+"\r\n")
-				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-					t.Fatalf("upgrade: %v %v", resp, err)
-				}
+				nc, br := rawws.Upgraded(t, wsauth.Handler(a, func(context.Context, *wsauth.Conn) { served.Store(true) }), 0)
 				upgraded := time.Now()
 				frame, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
 				if _, ok := rt.strategy.(wsauth.PerMessage); ok {
@@ -221,8 +207,7 @@ func TestStalledAnswerIsBounded(t *testing.T) {
 					}
 					done := make(chan result, 1)
 					const bufSize = 8 << 10
-					l := memnet.Listen(nil, &memnet.Options{BufferSize: bufSize})
-					srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					nc, _ := rawws.Upgraded(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 						start := time.Now()
 						c, err := a.Accept(w, r)
 						if c != nil {
@@ -230,19 +215,7 @@ func TestStalledAnswerIsBounded(t *testing.T) {
 							c.CloseNow()
 						}
 						done <- result{err, time.Since(start)}
-					})}
-					go srv.Serve(l)
-					defer srv.Close()
-					nc, err := l.Dial(t.Context(), nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer nc.Close()
-					br := bufio.NewReader(nc)
-					io.WriteString(nc, rawws.Upgrade("/")+"\r\n")
-					if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-						t.Fatalf("upgrade: %v %v", resp, err)
-					}
+					}), bufSize)
 					frame, _ := transport.AppendControl(nil, transport.TypeAuth, cred)
 					if _, ok := rt.strategy.(wsauth.PerMessage); ok {
 						frame = envelope(t, cred, `"hi"`)

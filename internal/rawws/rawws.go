@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -101,27 +102,10 @@ func LastClose(br *bufio.Reader) (websocket.StatusCode, error) {
 func StalledAnswer(t *testing.T, h http.Handler, frame []byte, during func()) websocket.StatusCode {
 	t.Helper()
 	const bufSize = 8 << 10
-	l := memnet.Listen(nil, &memnet.Options{BufferSize: bufSize})
-	srv := &http.Server{Handler: h}
-	go srv.Serve(l)
-	defer srv.Close()
-	nc, err := l.Dial(t.Context(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	br := bufio.NewReader(nc)
-	if _, err := io.WriteString(nc, Upgrade("/")+"\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", resp, err)
-	}
+	nc, br := Upgraded(t, h, bufSize)
 	// Pongs to fill the buffer to 8 bytes short, then the credential; the
 	// client reads nothing from now on.
-	frames := ClientFrame(PingFlood(nil, bufSize-8), 0x1, frame)
-	go nc.Write(frames)
+	go nc.Write(ClientFrame(PingFlood(nil, bufSize-8), 0x1, frame))
 	synctest.Wait() // the server is blocked writing auth_ok
 	during()
 	synctest.Wait()
@@ -130,4 +114,30 @@ func StalledAnswer(t *testing.T, h http.Handler, frame []byte, during func()) we
 		t.Fatalf("draining: %v", err)
 	}
 	return code
+}
+
+// Upgraded serves h on an in-memory network whose buffers hold bufSize
+// bytes (0: memnet's default), dials it, sends an upgrade request for
+// "/" and reads the 101. It returns the raw connection and the reader of
+// what the server sends; both end with t.
+func Upgraded(t *testing.T, h http.Handler, bufSize int) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	l := memnet.Listen(nil, &memnet.Options{BufferSize: bufSize})
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	nc, err := l.Dial(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	br := bufio.NewReader(nc)
+	if _, err := io.WriteString(nc, Upgrade("/")+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return nc, br
 }
