@@ -630,3 +630,70 @@ func TestRefreshPassesTheChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshBudgetIsExact is TestFailureBudgetIsExact for credentials
+// presented on open connections: 60 connections of one address, each
+// authenticated, send a bad refresh at once, against a budget of 20 and a
+// verifier that holds every bad credential. Exactly 20 reach it (closed
+// 4401 once released); the other 40 are closed 4429 while those are held.
+func TestRefreshBudgetIsExact(t *testing.T) {
+	for _, rt := range []route{firstMessageRoute, perMessageRoute} {
+		t.Run(rt.name, func(t *testing.T) {
+			const conns, burst = 60, 20
+			var bad atomic.Int64
+			release := make(chan struct{})
+			v := wsauth.VerifierFunc(func(ctx context.Context, cred string, _ wsauth.Peer) (wsauth.Principal, error) {
+				if cred == "alice-token" {
+					return wsauth.Principal{Subject: "alice"}, nil
+				}
+				bad.Add(1)
+				<-release
+				return wsauth.Principal{}, wsauth.ErrInvalid
+			})
+			a := wsauth.New(v, rt.strategy, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
+			url := loopback(t, wsauth.Handler(a, echo))
+			unblock := sync.OnceFunc(func() { close(release) })
+			t.Cleanup(unblock) // before the server's close, which waits for the handlers
+			ctx := testCtx(t)
+			cs := make([]*websocket.Conn, conns)
+			for i := range cs {
+				c, out := rt.dial(ctx, url, "alice-token", nil)
+				if c == nil {
+					t.Fatalf("connection %d: %v", i, out)
+				}
+				defer c.CloseNow()
+				cs[i] = c
+			}
+			codes := make(chan websocket.StatusCode, conns)
+			for i, c := range cs {
+				go func() {
+					if err := transport.Refresh(ctx, c, fmt.Sprintf("mallory-%d", i)); err != nil {
+						codes <- -1
+						return
+					}
+					code, _ := closeOf(ctx, c)
+					codes <- code
+				}()
+			}
+			for range conns - burst {
+				select {
+				case code := <-codes:
+					if code != transport.CloseTooManyAttempts {
+						t.Fatalf("a refresh was answered %d while the budget was reserved, want 4429", code)
+					}
+				case <-ctx.Done():
+					t.Fatalf("refreshes stuck: %d reached the verifier", bad.Load())
+				}
+			}
+			unblock()
+			for range burst {
+				if code := <-codes; code != transport.CloseUnauthenticated {
+					t.Errorf("a checked refresh was answered %d, want 4401", code)
+				}
+			}
+			if n := bad.Load(); n != burst {
+				t.Fatalf("%d bad refreshes reached the verifier, budget %d", n, burst)
+			}
+		})
+	}
+}
