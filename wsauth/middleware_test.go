@@ -10,19 +10,22 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	gorilla "github.com/gorilla/websocket"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 	"github.com/wsauth/wsauth/wsauth/wsauthtest"
 )
 
 // plainEcho is a handler of "another library": it upgrades itself and
-// knows nothing of wsauth but PrincipalFrom.
+// knows nothing of wsauth but PrincipalFrom. It fails t if the credential
+// reaches it.
 func plainEcho(t *testing.T) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := wsauth.PrincipalFrom(r.Context())
 		if !ok {
 			t.Error("no principal in the request Middleware passed on")
 		}
+		checkNoCredential(t, r)
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: subprotocols(r)})
 		if err != nil {
 			return
@@ -38,6 +41,52 @@ func plainEcho(t *testing.T) http.Handler {
 	})
 }
 
+// gorillaEcho is plainEcho on gorilla/websocket, the library most
+// Middleware users upgrade with.
+func gorillaEcho(t *testing.T) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Middleware left in the request only the protocol it selected.
+		up := gorilla.Upgrader{Subprotocols: gorilla.Subprotocols(r), CheckOrigin: func(*http.Request) bool { return true }}
+		p, ok := wsauth.PrincipalFrom(r.Context())
+		if !ok {
+			t.Error("no principal in the request Middleware passed on")
+		}
+		checkNoCredential(t, r)
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, b, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			c.WriteMessage(typ, append([]byte(p.Subject+": "), b...))
+		}
+	})
+}
+
+// checkNoCredential fails t if r, as Middleware passes it on, still holds
+// a credential where a route of routes_test.go puts one.
+func checkNoCredential(t *testing.T, r *http.Request) {
+	t.Helper()
+	if r.URL.Query().Has("ticket") {
+		t.Error("the ticket parameter reached next")
+	}
+	if r.Header.Get("Authorization") != "" {
+		t.Error("the Authorization header reached next")
+	}
+	if _, err := r.Cookie("session"); err == nil {
+		t.Error("the session cookie reached next")
+	}
+	for _, p := range subprotocols(r) {
+		if strings.HasPrefix(p, transport.SubprotocolPrefix) {
+			t.Error("the credential's subprotocol reached next")
+		}
+	}
+}
+
 // subprotocols is websocket.Subprotocols for a request's header.
 func subprotocols(r *http.Request) []string {
 	var out []string
@@ -49,59 +98,71 @@ func subprotocols(r *http.Request) []string {
 	return out
 }
 
+// TestMiddleware: on every handshake strategy, in front of a handler that
+// upgrades with coder/websocket or with gorilla/websocket, Middleware
+// passes on the principal and never the credential, ends the connection
+// at expiry and on Revoke, and keeps refusals from next.
 func TestMiddleware(t *testing.T) {
-	for _, rt := range []route{queryRoute, subprotocolRoute} {
-		t.Run(rt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				reg := wsauth.NewRegistry(nil, nil)
-				var ev events
-				a := wsauth.New(expiring(), rt.strategy, &wsauth.Options{Registry: reg, Events: ev.hook})
-				n := newVNet(t, a.Middleware(plainEcho(t)))
-				ctx := vctx(t)
-				start := time.Now()
-
-				c, out := rt.dial(ctx, vURL, "t1", n.opts())
-				if c == nil {
-					t.Fatal(out)
-				}
-				defer c.CloseNow()
-				if got := roundTrip(t, ctx, c, "hi"); got != "alice: hi" {
-					t.Fatalf("echo %q", got)
-				}
-				// Expiry: Middleware cannot write on the library's
-				// connection, so it ends it.
-				if code, _ := closeOf(ctx, c); code != -1 || time.Since(start) != time.Minute {
-					t.Fatalf("at %v closed with %v, want the connection ended at 1m", time.Since(start), code)
-				}
-
-				// Revoke reaches a Middleware connection.
-				c, out = rt.dial(ctx, vURL, "t2", n.opts())
-				if c == nil {
-					t.Fatal(out)
-				}
-				defer c.CloseNow()
-				if err := reg.Revoke(ctx, "alice", ""); err != nil {
-					t.Fatal(err)
-				}
-				if code, _ := closeOf(ctx, c); code != -1 {
-					t.Fatalf("revoked: closed with %v", code)
-				}
-				synctest.Wait()
-				var reasons []string
-				for _, e := range ev.of(wsauth.EventClosed) {
-					reasons = append(reasons, e.Reason)
-				}
-				if strings.Join(reasons, ",") != "expired,revoked" {
-					t.Fatalf("closed events %q", reasons)
-				}
-
-				// Refusals never reach next.
-				if c, out := rt.dial(ctx, vURL, "mallory", n.opts()); c != nil || out.status != http.StatusUnauthorized {
-					t.Fatalf("refused: %v", out)
-				}
-			})
-		})
+	libs := []struct {
+		name string
+		next func(*testing.T) http.Handler
+	}{{"coder", plainEcho}, {"gorilla", gorillaEcho}}
+	for _, rt := range []route{queryRoute, subprotocolRoute, headerRoute, cookieRoute} {
+		for _, lib := range libs {
+			t.Run(rt.name+"/"+lib.name, func(t *testing.T) { testMiddleware(t, rt, lib.next(t)) })
+		}
 	}
+}
+
+func testMiddleware(t *testing.T, rt route, next http.Handler) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := wsauth.NewRegistry(nil, nil)
+		var ev events
+		a := wsauth.New(expiring(), rt.strategy, &wsauth.Options{Registry: reg, Events: ev.hook})
+		n := newVNet(t, a.Middleware(next))
+		ctx := vctx(t)
+		start := time.Now()
+
+		c, out := rt.dial(ctx, vURL, "t1", n.opts())
+		if c == nil {
+			t.Fatal(out)
+		}
+		defer c.CloseNow()
+		if got := roundTrip(t, ctx, c, "hi"); got != "alice: hi" {
+			t.Fatalf("echo %q", got)
+		}
+		// Expiry: Middleware cannot write on the library's
+		// connection, so it ends it.
+		if code, _ := closeOf(ctx, c); code != -1 || time.Since(start) != time.Minute {
+			t.Fatalf("at %v closed with %v, want the connection ended at 1m", time.Since(start), code)
+		}
+
+		// Revoke reaches a Middleware connection.
+		c, out = rt.dial(ctx, vURL, "t2", n.opts())
+		if c == nil {
+			t.Fatal(out)
+		}
+		defer c.CloseNow()
+		if err := reg.Revoke(ctx, "alice", ""); err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := closeOf(ctx, c); code != -1 {
+			t.Fatalf("revoked: closed with %v", code)
+		}
+		synctest.Wait()
+		var reasons []string
+		for _, e := range ev.of(wsauth.EventClosed) {
+			reasons = append(reasons, e.Reason)
+		}
+		if strings.Join(reasons, ",") != "expired,revoked" {
+			t.Fatalf("closed events %q", reasons)
+		}
+
+		// Refusals never reach next.
+		if c, out := rt.dial(ctx, vURL, "mallory", n.opts()); c != nil || out.status != http.StatusUnauthorized {
+			t.Fatalf("refused: %v", out)
+		}
+	})
 }
 
 // TestMiddlewareTellsTheProtocol: next sees only the selected protocol,
