@@ -216,8 +216,8 @@ func (at *attempt) confirm(c *Conn) error {
 			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
 		}
 	}
-	// Ended while auth_ok was on its way: the closer has closed, or is
-	// closing, the connection.
+	// Ended while auth_ok was on its way: the end has closed the
+	// connection, or is closing it.
 	if _, _, why, ok := c.endedByUs(); ok {
 		return fmt.Errorf("wsauth: answer: connection %s", why)
 	}
