@@ -23,55 +23,17 @@ func AppendAuthOK(dst []byte, subject string, expires time.Time) []byte {
 	return append(dst, '}')
 }
 
-// appendString appends s as a JSON string escaped as encoding/json escapes
-// it: control bytes, '"', '\\', and '<', '>', '&' (HTML-safe); invalid
-// UTF-8 as U+FFFD; U+2028 and U+2029 escaped.
+// appendString appends s as a JSON string, as encoding/json writes it.
+// A subject is almost always plain ASCII, written as it is; anything
+// that needs escaping goes through encoding/json itself.
 func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	done := 0 // s[:done] is in dst
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[done:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, `\b`...)
-			case '\f':
-				dst = append(dst, `\f`...)
-			case '\n':
-				dst = append(dst, `\n`...)
-			case '\r':
-				dst = append(dst, `\r`...)
-			case '\t':
-				dst = append(dst, `\t`...)
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			done = i
-			continue
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(dst, q...)
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(append(dst, s[done:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(append(dst, s[done:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		done = i
 	}
-	return append(append(dst, s[done:]...), '"')
+	return append(append(append(dst, '"'), s...), '"')
 }
 
 // ParseAuthOK parses an auth_ok frame: exactly one JSON object that
