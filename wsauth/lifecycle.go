@@ -126,19 +126,14 @@ func (l *life) set(p *Principal) bool {
 // them and there is time for one, else for the expiry. l.mu is held.
 func (l *life) armLocked(p *Principal) {
 	l.lead = 0
-	if l.ended || p.ExpiresAt.IsZero() {
-		if l.timer != nil {
-			l.timer.Stop()
-		}
-		return
-	}
 	d := time.Until(p.ExpiresAt)
-	if d <= 0 {
-		// Checked when the principal was accepted; time moved on.
+	if l.ended || p.ExpiresAt.IsZero() || d <= 0 {
 		if l.timer != nil {
 			l.timer.Stop()
 		}
-		go l.fire()
+		if !l.ended && !p.ExpiresAt.IsZero() {
+			go l.fire() // checked when accepted; time moved on since
+		}
 		return
 	}
 	if lead := min(defaultNoticeLead, d/2); l.notices && lead > 0 {

@@ -53,8 +53,8 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		}
 		// The success answer has a deadline, as Accept's does: a library
 		// that writes the 101 before hijacking (coder/websocket) writes it
-		// within answerTimeout; hijacking clears the deadline again.
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerTimeout))
+		// within answerTimeout.
+		boundAnswer(w)
 		hw := &hijackWatcher{ResponseWriter: w, s: s}
 		next.ServeHTTP(hw, r.WithContext(withPrincipal(r.Context(), s)))
 		if !hw.hijacked() {

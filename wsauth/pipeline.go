@@ -355,7 +355,7 @@ func (at *attempt) refuse(err error, settled bool) error {
 		at.sock.Close(row.code, row.text)
 	default:
 		report(row.status)
-		http.NewResponseController(at.w).SetWriteDeadline(time.Now().Add(answerTimeout))
+		boundAnswer(at.w)
 		http.Error(at.w, row.text, row.status)
 	}
 	return err
@@ -367,16 +367,21 @@ func (at *attempt) refuse(err error, settled bool) error {
 // internal/connmem's TestStackAfterUpgrade fails if the 101 takes the
 // goroutine past 8 KiB of stack.
 func (at *attempt) upgrade() error {
-	rc := http.NewResponseController(at.w)
-	// Hijacking clears the deadline again; libraries that hijack before
-	// writing the 101 (gorilla) bound that write themselves.
-	rc.SetWriteDeadline(time.Now().Add(answerTimeout))
+	boundAnswer(at.w)
 	s, err := at.a.upgrade(at.w, at.r, at.protocol)
 	if err != nil {
 		return fmt.Errorf("wsauth: upgrade: %w", err)
 	}
 	at.sock = s
 	return nil
+}
+
+// boundAnswer gives the answer about to be written on w (a 101, or a
+// refusal's HTTP status) its deadline, answerTimeout. Hijacking clears it
+// again; libraries that hijack before writing the 101 (gorilla) bound that
+// write themselves.
+func boundAnswer(w http.ResponseWriter) {
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerTimeout))
 }
 
 // readFirst upgrades and reads the first frame with the in-band
@@ -401,9 +406,7 @@ func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.Mess
 		// Only this code stops the timer: it has fired, and closed the
 		// connection with 4408; what is left of it can go at once.
 		at.answered = true
-		if cn, ok := s.(closeNower); ok {
-			cn.CloseNow()
-		}
+		closeNow(s)
 		return 0, nil, fail(kindTimeout, nil)
 	}
 	switch {
