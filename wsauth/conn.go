@@ -173,6 +173,9 @@ func (c *Conn) writeControl(ctx context.Context, v json.Marshaler) error {
 
 // endedErr is the error of an operation on a connection wsauth ended.
 func (c *Conn) endedErr(op string) error {
+	if !c.byUs.Load() {
+		return nil // every frame, read or written, asks: no lock for it
+	}
 	_, _, why, ok := c.endedByUs()
 	if !ok {
 		return nil

@@ -39,8 +39,11 @@ type life struct {
 	text  string             // close reason sent, when the end was ours
 	code  uint16             // the close code of the end (close codes fit in 16 bits)
 	ended bool
-	byUs  bool // ended by us (expiry, revocation, a refused credential): Read and Write fail with endedErr
-	cut   bool // the endpoint cuts the connection (Middleware): the client sees 1006
+	// byUs: ended by us (expiry, revocation, a refused credential), so
+	// Read and Write fail with endedErr. Atomic, so that every frame's
+	// check of it takes no lock; set under mu with the rest of the end.
+	byUs atomic.Bool
+	cut  bool // the endpoint cuts the connection (Middleware): the client sees 1006
 
 	notices bool // the endpoint takes expiry notices
 
@@ -261,7 +264,8 @@ func (l *life) finish(why string, code websocket.StatusCode, text string, byUs b
 		l.mu.Unlock()
 		return nil, false
 	}
-	l.ended, l.why, l.code, l.text, l.byUs = true, why, uint16(code), text, byUs
+	l.ended, l.why, l.code, l.text = true, why, uint16(code), text
+	l.byUs.Store(byUs)
 	if l.timer != nil {
 		l.timer.Stop()
 	}
@@ -276,13 +280,13 @@ func (l *life) finish(why string, code websocket.StatusCode, text string, byUs b
 func (l *life) endedByUs() (websocket.StatusCode, string, string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return websocket.StatusCode(l.code), l.text, l.why, l.ended && l.byUs
+	return websocket.StatusCode(l.code), l.text, l.why, l.byUs.Load()
 }
 
 func (l *life) emitClosed() {
 	l.mu.Lock()
 	e := Event{Kind: EventClosed, Reason: l.why, Subject: l.principal.Load().Subject, Addr: l.addr, Code: int(l.code), Duration: time.Since(epoch) - time.Duration(l.start)}
-	if l.cut && l.byUs {
+	if l.cut && l.byUs.Load() {
 		e.Code = int(websocket.StatusAbnormalClosure)
 	}
 	l.mu.Unlock()
