@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/wsauth/wsauth/internal/memnet"
 	"github.com/wsauth/wsauth/internal/rawws"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
@@ -35,10 +34,7 @@ func TestRevokeWhileAuthOKIsStalled(t *testing.T) {
 				h := wsauth.Handler(a, func(context.Context, *wsauth.Conn) {
 					served.Store(true) // and close with 1000
 				})
-				frame, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
-				if _, ok := rt.strategy.(wsauth.PerMessage); ok {
-					frame = envelope(t, "alice-token", `"hi"`)
-				}
+				frame := authFrame(t, rt, "alice-token")
 				code := rawws.StalledAnswer(t, h, frame, func() {
 					if err := reg.Revoke(t.Context(), "alice", "logged out"); err != nil {
 						t.Fatal(err)
@@ -67,22 +63,14 @@ func TestStalled101IsBounded(t *testing.T) {
 			d   time.Duration
 		}
 		done := make(chan result, 1)
-		l := memnet.Listen(nil, &memnet.Options{BufferSize: 16}) // smaller than the 101
-		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc := rawws.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			c, err := a.Accept(w, r)
 			if c != nil {
 				c.CloseNow()
 			}
 			done <- result{err, time.Since(start)}
-		})}
-		go hs.Serve(l)
-		defer hs.Close()
-		nc, err := l.Dial(t.Context(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
+		}), 16) // smaller than the 101
 		io.WriteString(nc, rawws.Upgrade("/?ticket=alice-token")+"\r\n")
 		// The write of the 101 fails at the deadline; coder/websocket
 		// does not see that (net/http's WriteHeader returns nothing), so
@@ -104,21 +92,13 @@ func TestStalled101IsBoundedBehindMiddleware(t *testing.T) {
 		var ev events
 		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Events: ev.hook})
 		done := make(chan time.Duration, 1)
-		l := memnet.Listen(nil, &memnet.Options{BufferSize: 16}) // smaller than the 101
-		hs := &http.Server{Handler: a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc := rawws.Serve(t, a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			if c, err := websocket.Accept(w, r, nil); err == nil {
 				c.CloseNow()
 			}
 			done <- time.Since(start)
-		}))}
-		go hs.Serve(l)
-		defer hs.Close()
-		nc, err := l.Dial(t.Context(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
+		})), 16) // smaller than the 101
 		io.WriteString(nc, rawws.Upgrade("/?ticket=alice-token")+"\r\n")
 		if d := <-done; d != 10*time.Second {
 			t.Fatalf("the upgrade behind Middleware returned after %v, want 10s", d)
@@ -143,10 +123,7 @@ func TestTrickledAuthFrameTimesOut(t *testing.T) {
 				a := wsauth.New(verifier(), rt.strategy, &wsauth.Options{Events: ev.hook})
 				nc, br := rawws.Upgraded(t, wsauth.Handler(a, func(context.Context, *wsauth.Conn) { served.Store(true) }), 0)
 				upgraded := time.Now()
-				frame, _ := transport.AppendControl(nil, transport.TypeAuth, "alice-token")
-				if _, ok := rt.strategy.(wsauth.PerMessage); ok {
-					frame = envelope(t, "alice-token", `"hi"`)
-				}
+				frame := authFrame(t, rt, "alice-token")
 				raw := rawws.ClientFrame(nil, 0x1, frame)
 				if len(raw) < 12 {
 					t.Fatalf("frame of %d bytes: too short to trickle past the timeout", len(raw))
@@ -216,10 +193,7 @@ func TestStalledAnswerIsBounded(t *testing.T) {
 						}
 						done <- result{err, time.Since(start)}
 					}), bufSize)
-					frame, _ := transport.AppendControl(nil, transport.TypeAuth, cred)
-					if _, ok := rt.strategy.(wsauth.PerMessage); ok {
-						frame = envelope(t, cred, `"hi"`)
-					}
+					frame := authFrame(t, rt, cred)
 					// Pongs to fill the buffer to 8 bytes short, then the
 					// credential; nothing is read from now on.
 					go nc.Write(rawws.ClientFrame(rawws.PingFlood(nil, bufSize-8), 0x1, frame))
@@ -237,4 +211,18 @@ func TestStalledAnswerIsBounded(t *testing.T) {
 			})
 		}
 	}
+}
+
+// authFrame is the first frame an in-band route's client sends with cred:
+// an auth frame, or a per-message envelope.
+func authFrame(t *testing.T, rt route, cred string) []byte {
+	t.Helper()
+	if _, ok := rt.strategy.(wsauth.PerMessage); ok {
+		return envelope(t, cred, `"hi"`)
+	}
+	frame, err := transport.AppendControl(nil, transport.TypeAuth, cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frame
 }

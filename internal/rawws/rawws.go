@@ -116,11 +116,10 @@ func StalledAnswer(t *testing.T, h http.Handler, frame []byte, during func()) we
 	return code
 }
 
-// Upgraded serves h on an in-memory network whose buffers hold bufSize
-// bytes (0: memnet's default), dials it, sends an upgrade request for
-// "/" and reads the 101. It returns the raw connection and the reader of
-// what the server sends; both end with t.
-func Upgraded(t *testing.T, h http.Handler, bufSize int) (net.Conn, *bufio.Reader) {
+// Serve serves h on an in-memory network whose buffers hold bufSize bytes
+// (0: memnet's default) and returns a raw connection to it, on which the
+// caller plays the client; server and connection end with t.
+func Serve(t *testing.T, h http.Handler, bufSize int) net.Conn {
 	t.Helper()
 	l := memnet.Listen(nil, &memnet.Options{BufferSize: bufSize})
 	srv := &http.Server{Handler: h}
@@ -131,6 +130,14 @@ func Upgraded(t *testing.T, h http.Handler, bufSize int) (net.Conn, *bufio.Reade
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// Upgraded is Serve, then an upgrade request for "/" and its 101 read: it
+// returns the raw connection and the reader of what the server sends.
+func Upgraded(t *testing.T, h http.Handler, bufSize int) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	nc := Serve(t, h, bufSize)
 	br := bufio.NewReader(nc)
 	if _, err := io.WriteString(nc, Upgrade("/")+"\r\n"); err != nil {
 		t.Fatal(err)
