@@ -697,3 +697,80 @@ func TestRefreshBudgetIsExact(t *testing.T) {
 		})
 	}
 }
+
+// TestFastPathComparesTheWholeToken is the attack of a per-message client
+// that lies about carrying the token its connection verified last: a
+// token one byte longer, one byte shorter, or as long with its last byte
+// changed, in text and in binary envelopes. Only the remembered token
+// itself takes the fast path (the verifier is not called again); every
+// lie reaches the verifier and is refused.
+func TestFastPathComparesTheWholeToken(t *testing.T) {
+	// Each kind of envelope on an Authenticator of its own: a refused
+	// credential is refused again without a check for 30 s.
+	for _, binary := range []bool{false, true} {
+		t.Run(map[bool]string{false: "text", true: "binary"}[binary], func(t *testing.T) {
+			testFastPathComparesTheWholeToken(t, binary)
+		})
+	}
+}
+
+func testFastPathComparesTheWholeToken(t *testing.T, binary bool) {
+	now := time.Now()
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"tok-a": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
+	})
+	a := wsauth.New(stableVerifier{v}, wsauth.PerMessage{DropInvalid: true}, nil)
+	url := loopback(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+		for {
+			m, err := c.Read(ctx)
+			switch {
+			case errors.Is(err, wsauth.ErrInvalid):
+				c.Write(ctx, websocket.MessageText, []byte("refused")) // dropped; read on
+			case err != nil:
+				return
+			default:
+				c.Write(ctx, websocket.MessageText, append([]byte(m.Principal.Subject+": "), m.Data...))
+			}
+		}
+	}))
+	ctx := testCtx(t)
+	c, out := perMessageRoute.dial(ctx, url, "tok-a", nil)
+	if c == nil {
+		t.Fatalf("tok-a refused: %v", out)
+	}
+	defer c.CloseNow()
+	if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
+		t.Fatalf("first frame: %q, %v", b, err)
+	}
+	send := func(tok string) (string, int) {
+		t.Helper()
+		before := v.Calls()
+		typ, frame := websocket.MessageText, envelope(t, tok, `"x"`)
+		if binary {
+			var err error
+			typ = websocket.MessageBinary
+			if frame, err = transport.AppendBinaryEnvelope(nil, tok, []byte(`"x"`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Write(ctx, typ, frame); err != nil {
+			t.Fatal(err)
+		}
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b), v.Calls() - before
+	}
+	if got, calls := send("tok-a"); got != `alice: "x"` || calls != 0 {
+		t.Fatalf("the remembered token: %q after %d verifications, want the fast path", got, calls)
+	}
+	for _, lie := range []string{"tok-ab", "tok-", "tok-b"} {
+		if got, calls := send(lie); got != "refused" || calls != 1 {
+			t.Fatalf("token %q: %q after %d verifications, want refused after one", lie, got, calls)
+		}
+	}
+	if got, calls := send("tok-a"); got != `alice: "x"` || calls != 0 {
+		t.Fatalf("the remembered token after the lies: %q after %d verifications", got, calls)
+	}
+}
