@@ -2,7 +2,9 @@ package wsauth_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -63,14 +65,14 @@ func TestStalled101IsBounded(t *testing.T) {
 			d   time.Duration
 		}
 		done := make(chan result, 1)
-		nc := rawws.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc := rawws.Serve(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			c, err := a.Accept(w, r)
 			if c != nil {
 				c.CloseNow()
 			}
 			done <- result{err, time.Since(start)}
-		}), 16) // smaller than the 101
+		})}, 16) // smaller than the 101
 		io.WriteString(nc, rawws.Upgrade("/?ticket=alice-token")+"\r\n")
 		// The write of the 101 fails at the deadline; coder/websocket
 		// does not see that (net/http's WriteHeader returns nothing), so
@@ -83,6 +85,39 @@ func TestStalled101IsBounded(t *testing.T) {
 	})
 }
 
+// TestStalledRefusalIsBounded: the same client with a bad ticket. The
+// refusal (401 and its body) fits net/http's buffer, so Accept returns at
+// once; net/http writes it after the handler, and that write holds the
+// connection for answerTimeout, not forever.
+func TestStalledRefusalIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := wsauth.New(verifier(), wsauth.Query{}, nil)
+		refused := make(chan error, 1)
+		closed := make(chan struct{})
+		srv := &http.Server{
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, err := a.Accept(w, r)
+				refused <- err
+			}),
+			ConnState: func(_ net.Conn, s http.ConnState) {
+				if s == http.StateClosed {
+					close(closed)
+				}
+			},
+		}
+		nc := rawws.Serve(t, srv, 16) // smaller than a 401
+		start := time.Now()
+		io.WriteString(nc, rawws.Upgrade("/?ticket=mallory-token")+"\r\n")
+		if err := <-refused; !errors.Is(err, wsauth.ErrInvalid) {
+			t.Fatalf("Accept: %v, want ErrInvalid", err)
+		}
+		<-closed
+		if d := time.Since(start); d != 10*time.Second {
+			t.Fatalf("the refused connection was held %v, want 10s", d)
+		}
+	})
+}
+
 // TestStalled101IsBoundedBehindMiddleware: the same client against
 // Middleware in front of a handler that upgrades with coder/websocket,
 // which writes the 101 before it hijacks: the write fails at wsauth's
@@ -92,13 +127,13 @@ func TestStalled101IsBoundedBehindMiddleware(t *testing.T) {
 		var ev events
 		a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Events: ev.hook})
 		done := make(chan time.Duration, 1)
-		nc := rawws.Serve(t, a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc := rawws.Serve(t, &http.Server{Handler: a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			if c, err := websocket.Accept(w, r, nil); err == nil {
 				c.CloseNow()
 			}
 			done <- time.Since(start)
-		})), 16) // smaller than the 101
+		}))}, 16) // smaller than the 101
 		io.WriteString(nc, rawws.Upgrade("/?ticket=alice-token")+"\r\n")
 		if d := <-done; d != 10*time.Second {
 			t.Fatalf("the upgrade behind Middleware returned after %v, want 10s", d)

@@ -61,11 +61,11 @@ func TestUpgradeBoundsThe101(t *testing.T) {
 			d   time.Duration
 		}
 		done := make(chan result, 1)
-		nc := rawws.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc := rawws.Serve(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			_, err := Upgrade(w, r, "")
 			done <- result{err, time.Since(start)}
-		}), 16) // smaller than the 101
+		})}, 16) // smaller than the 101
 		io.WriteString(nc, rawws.Upgrade("/")+"\r\n")
 		if r := <-done; r.err == nil || r.d != 10*time.Second {
 			t.Fatalf("Upgrade returned %v after %v, want an error after 10s", r.err, r.d)

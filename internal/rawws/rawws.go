@@ -116,13 +116,12 @@ func StalledAnswer(t *testing.T, h http.Handler, frame []byte, during func()) we
 	return code
 }
 
-// Serve serves h on an in-memory network whose buffers hold bufSize bytes
+// Serve runs srv on an in-memory network whose buffers hold bufSize bytes
 // (0: memnet's default) and returns a raw connection to it, on which the
 // caller plays the client; server and connection end with t.
-func Serve(t *testing.T, h http.Handler, bufSize int) net.Conn {
+func Serve(t *testing.T, srv *http.Server, bufSize int) net.Conn {
 	t.Helper()
 	l := memnet.Listen(nil, &memnet.Options{BufferSize: bufSize})
-	srv := &http.Server{Handler: h}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	nc, err := l.Dial(t.Context(), nil)
@@ -137,7 +136,7 @@ func Serve(t *testing.T, h http.Handler, bufSize int) net.Conn {
 // returns the raw connection and the reader of what the server sends.
 func Upgraded(t *testing.T, h http.Handler, bufSize int) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	nc := Serve(t, h, bufSize)
+	nc := Serve(t, &http.Server{Handler: h}, bufSize)
 	br := bufio.NewReader(nc)
 	if _, err := io.WriteString(nc, Upgrade("/")+"\r\n"); err != nil {
 		t.Fatal(err)
