@@ -141,8 +141,11 @@ func (c *Conn) eventCtx() context.Context { return c.values() }
 // closeWith implements endpoint: wsauth ending the connection.
 func (c *Conn) closeWith(code websocket.StatusCode, reason string) { c.sock.Close(code, reason) }
 
-// sendNotice implements endpoint, for the connections that can refresh
-// (attached with notices on).
+// takesNotices implements endpoint: the in-band strategies' connections
+// can refresh.
+func (c *Conn) takesNotices() bool { return c.a.strategy.inBand() }
+
+// sendNotice implements endpoint.
 func (c *Conn) sendNotice(exp time.Time) {
 	// A peer that does not read by the expiry is closed then anyway.
 	ctx, cancel := context.WithDeadline(context.Background(), exp)

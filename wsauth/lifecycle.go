@@ -45,8 +45,6 @@ type life struct {
 	byUs atomic.Bool
 	cut  bool // the endpoint cuts the connection (Middleware): the client sees 1006
 
-	notices bool // the endpoint takes expiry notices
-
 	// Registry indexes, guarded by the Registry's lock; the subject is
 	// the principal's, which never changes. (The small fields sit
 	// together: a Conn is one allocation, 288 bytes.)
@@ -63,8 +61,10 @@ type endpoint interface {
 	// closeWith closes the connection for wsauth, with code and reason
 	// where it can.
 	closeWith(code websocket.StatusCode, reason string)
-	// sendNotice sends {"type":"expiring"} ahead of exp, if the
-	// endpoint takes notices.
+	// takesNotices reports whether the connection can be sent notices
+	// and refresh in band; sendNotice sends {"type":"expiring"} ahead of
+	// exp on one that can.
+	takesNotices() bool
 	sendNotice(exp time.Time)
 }
 
@@ -95,16 +95,16 @@ func (l *life) begin() error {
 	return nil
 }
 
-// attach gives l the connection to end, once it exists; notices says
-// whether it takes expiry notices. If l ended meanwhile (revoked during the
-// upgrade), attach reports false and the caller closes with l's code.
-func (l *life) attach(ep endpoint, notices bool) bool {
+// attach gives l the connection to end, once it exists. If l ended
+// meanwhile (revoked during the upgrade), attach reports false and the
+// caller closes with l's code.
+func (l *life) attach(ep endpoint) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ended {
 		return false
 	}
-	l.ep, l.notices = ep, notices
+	l.ep = ep
 	l.armLocked(l.principal.Load())
 	return true
 }
@@ -139,7 +139,7 @@ func (l *life) armLocked(p *Principal) {
 		}
 		return
 	}
-	if lead := min(defaultNoticeLead, d/2); l.notices && lead > 0 {
+	if lead := min(defaultNoticeLead, d/2); l.ep != nil && l.ep.takesNotices() && lead > 0 {
 		l.lead, d = lead, d-lead
 	}
 	if l.timer == nil {

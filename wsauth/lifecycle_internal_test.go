@@ -24,6 +24,8 @@ func (r *recorder) closeWith(code websocket.StatusCode, _ string) {
 	r.closed = append(r.closed, code)
 }
 
+func (r *recorder) takesNotices() bool { return true }
+
 func (r *recorder) sendNotice(exp time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -51,7 +53,7 @@ func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ep recorder
-		if !l.attach(&ep, true) {
+		if !l.attach(&ep) {
 			t.Fatal("attach refused")
 		}
 		// Refreshed: the principal now expires in two minutes.

@@ -95,7 +95,7 @@ func (h *hijackWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	wc := &watchedConn{Conn: nc, s: h.s}
-	if !h.s.attach(wc, false) {
+	if !h.s.attach(wc) {
 		nc.Close()
 		return nil, nil, fail(kindRevoked, nil)
 	}
@@ -123,6 +123,8 @@ func (c *watchedConn) Close() error {
 // closeWith implements endpoint: wsauth ending the connection.
 func (c *watchedConn) closeWith(websocket.StatusCode, string) { c.Conn.Close() }
 
-// sendNotice implements endpoint: a connection behind Middleware takes no
-// notices (wsauth cannot write frames on it).
+// takesNotices implements endpoint: wsauth cannot write frames on a
+// connection behind Middleware.
+func (c *watchedConn) takesNotices() bool { return false }
+
 func (c *watchedConn) sendNotice(time.Time) {}

@@ -203,7 +203,7 @@ func (at *attempt) confirm(c *Conn) error {
 	if c.first != nil {
 		c.first.Principal = c.current()
 	}
-	if !c.attach(c, at.a.strategy.inBand()) {
+	if !c.attach(c) {
 		code, text, _, _ := c.endedByUs()
 		c.sock.Close(code, text)
 		return fmt.Errorf("wsauth: answer: %w", fail(kindRevoked, nil))
