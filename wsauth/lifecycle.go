@@ -83,10 +83,11 @@ func (l *life) current() Principal { return *l.principal.Load() }
 
 // begin registers l and arms its timer. It fails if l's subject or token
 // was revoked while the attempt was being checked: the Registry remembers
-// recent revocations for exactly that moment.
-func (l *life) begin() error {
+// recent revocations for exactly that moment. ids are the principal's
+// revocation IDs.
+func (l *life) begin(ids [2]ticket.Key) error {
 	p := l.principal.Load()
-	if !l.a.registry.add(l, p) {
+	if !l.a.registry.add(l, p, ids) {
 		return fail(kindRevoked, nil)
 	}
 	l.mu.Lock()
@@ -110,12 +111,12 @@ func (l *life) attach(ep endpoint) bool {
 }
 
 // set makes p, which is never changed afterwards, the principal,
-// re-indexes l in the Registry (its token ID may have changed) and
-// re-arms the timer. A token revoked meanwhile ends l, and set reports
-// false: nothing may then tell the client it succeeded.
-func (l *life) set(p *Principal) bool {
+// re-indexes l in the Registry under ids, p's revocation IDs (its token ID
+// may have changed), and re-arms the timer. A token revoked meanwhile ends
+// l, and set reports false: nothing may then tell the client it succeeded.
+func (l *life) set(p *Principal, ids [2]ticket.Key) bool {
 	l.principal.Store(p)
-	if !l.a.registry.reindex(l, p) {
+	if !l.a.registry.reindex(l, p, ids) {
 		l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
 		return false
 	}

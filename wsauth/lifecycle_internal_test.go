@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/ticket"
 )
 
 // recorder is an endpoint that records what the life asks of it.
@@ -49,7 +50,7 @@ func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
 		start := time.Now()
 		var l life
 		l.init(a, context.Background(), netip.IPv6Loopback(), start, Principal{Subject: "alice", ExpiresAt: start.Add(time.Minute)})
-		if err := l.begin(); err != nil {
+		if err := l.begin([2]ticket.Key{}); err != nil {
 			t.Fatal(err)
 		}
 		var ep recorder
@@ -57,7 +58,7 @@ func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
 			t.Fatal("attach refused")
 		}
 		// Refreshed: the principal now expires in two minutes.
-		if !l.set(&Principal{Subject: "alice", ExpiresAt: start.Add(2 * time.Minute)}) {
+		if !l.set(&Principal{Subject: "alice", ExpiresAt: start.Add(2 * time.Minute)}, [2]ticket.Key{}) {
 			t.Fatal("set refused")
 		}
 		for _, at := range []time.Duration{0, 30 * time.Second, time.Minute} {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/internal/wire"
+	"github.com/wsauth/wsauth/ticket"
 )
 
 // PerMessage is the strategy in which every client frame carries a token,
@@ -92,11 +93,12 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 	}
 	settled := false
 	var p Principal
+	var ids [2]ticket.Key
 	var cred string
 	if err == nil {
 		cur := c.Principal()
 		cred = string(tok)
-		p, err = c.a.check(ctx, c.peer(), cred, &cur)
+		p, ids, err = c.a.check(ctx, c.peer(), cred, &cur)
 		settled = true
 	}
 	if err != nil {
@@ -113,7 +115,7 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 		pp := new(Principal)
 		*pp = p
 		c.remember(cred, pp)
-		if !c.set(pp) {
+		if !c.set(pp, ids) {
 			return Message{}, false, c.endedErr("read") // revoked meanwhile: not delivered
 		}
 		c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/internal/breaks"
+	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/transport"
 )
 
@@ -34,14 +35,15 @@ type attempt struct {
 	r        *http.Request
 	peer     Peer
 	start    time.Time
-	sock     Socket    // set once upgraded
-	answered bool      // the socket was closed already (auth timeout)
-	silent   bool      // ... without a close frame: the peer was gone
-	carried  bool      // the strategy's carry ran
-	protocol string    // the application subprotocol to echo
-	first    *Message  // a per-message first frame, for the first Read
-	p        Principal // accepted
-	cred     string    // ... with this credential
+	sock     Socket        // set once upgraded
+	answered bool          // the socket was closed already (auth timeout)
+	silent   bool          // ... without a close frame: the peer was gone
+	carried  bool          // the strategy's carry ran
+	protocol string        // the application subprotocol to echo
+	first    *Message      // a per-message first frame, for the first Read
+	p        Principal     // accepted
+	ids      [2]ticket.Key // ... its revocation IDs
+	cred     string        // ... with this credential
 }
 
 // Accept authenticates r and upgrades it, and returns the authenticated
@@ -97,7 +99,7 @@ func (at *attempt) register() (*Conn, error) {
 // admit registers l, readied with the attempt's principal, or refuses the
 // attempt if a revocation covers it.
 func (at *attempt) admit(l *life) error {
-	if err := l.begin(); err != nil {
+	if err := l.begin(at.ids); err != nil {
 		return at.refuse(err, false)
 	}
 	// Registered: from here on the connection ends with EventClosed,
@@ -165,11 +167,11 @@ func (at *attempt) check(cred string) error {
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
 		defer cancel()
 	}
-	p, err := at.a.check(ctx, at.peer, cred, nil)
+	p, ids, err := at.a.check(ctx, at.peer, cred, nil)
 	if err != nil {
 		return at.refuse(err, true)
 	}
-	at.p, at.cred = p, cred
+	at.p, at.ids, at.cred = p, ids, cred
 	return nil
 }
 
@@ -229,23 +231,28 @@ func (at *attempt) confirm(c *Conn) error {
 // the connection's principal, whose subject the credential must keep. The
 // budget unit reserved before verifying is given back unless the client
 // was at fault, so at most the budget's worth of attempts reach the
-// Verifier however many arrive at once.
-func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, current *Principal) (Principal, error) {
+// Verifier however many arrive at once. It returns the principal's
+// revocation IDs too, hashed once for the store and the Registry.
+func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, current *Principal) (Principal, [2]ticket.Key, error) {
 	h := a.limiter.hash(cred)
 	late := breaks.SpendAfterVerify.Load()
 	if late {
 		if a.limiter.limited(peer.Addr) {
-			return Principal{}, fail(kindRateLimited, nil)
+			return Principal{}, [2]ticket.Key{}, fail(kindRateLimited, nil)
 		}
 	} else if ok, repeated := a.limiter.reserve(peer.Addr, h); !ok {
-		return Principal{}, fail(repeated, errRepeated(repeated))
+		return Principal{}, [2]ticket.Key{}, fail(repeated, errRepeated(repeated))
 	}
 	p, err := a.verify(ctx, cred, peer)
 	if err == nil && current != nil && p.Subject != current.Subject {
 		err = fail(kindSubjectChanged, nil)
 	}
+	var ids [2]ticket.Key
+	if err == nil {
+		ids = p.revocationIDs()
+	}
 	if err == nil && !(current != nil && breaks.SkipRevocationsOnRefresh.Load()) {
-		err = a.registry.checkStore(ctx, &p)
+		err = a.registry.checkStore(ctx, &p, ids)
 	}
 	if err == nil {
 		err = a.authorizeSafely(ctx, p, peer.Request)
@@ -258,9 +265,9 @@ func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, curre
 		a.limiter.settle(peer.Addr, h, err)
 	}
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, [2]ticket.Key{}, err
 	}
-	return p, nil
+	return p, ids, nil
 }
 
 // errRepeated says why a refusal came without a check.

@@ -218,19 +218,19 @@ func (r *Registry) catchUp(ctx context.Context) {
 	r.mu.Unlock()
 	for _, l := range lives {
 		p := l.principal.Load()
-		if err := r.checkStore(ctx, p); err != nil && kindOf(err) == kindRevoked {
+		if err := r.checkStore(ctx, p, p.revocationIDs()); err != nil && kindOf(err) == kindRevoked {
 			l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
 		}
 	}
 }
 
-// checkStore refuses p if the store says it is revoked, or cannot say: one
-// Check, for the subject and both revocation IDs.
-func (r *Registry) checkStore(ctx context.Context, p *Principal) error {
+// checkStore refuses p, whose revocation IDs are ids, if the store says it
+// is revoked, or cannot say: one Check, for the subject and both IDs.
+func (r *Registry) checkStore(ctx context.Context, p *Principal, ids [2]ticket.Key) error {
 	if r.store == nil {
 		return nil
 	}
-	st, err := r.store.Check(ctx, p.revocationIDs(), p.Subject)
+	st, err := r.store.Check(ctx, ids, p.Subject)
 	switch {
 	case err != nil:
 		return fail(kindUnavailable, fmt.Errorf("revocations: %w", err))
@@ -253,9 +253,9 @@ func (r *Registry) revokedLocked(p *Principal, ids [2]ticket.Key) bool {
 	return false
 }
 
-// add registers l with principal p, unless a recent revocation covers p.
-func (r *Registry) add(l *life, p *Principal) bool {
-	ids := p.revocationIDs()
+// add registers l with principal p, whose revocation IDs are ids, unless
+// a recent revocation covers p.
+func (r *Registry) add(l *life, p *Principal, ids [2]ticket.Key) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.revokedLocked(p, ids) {
@@ -276,10 +276,9 @@ func (r *Registry) addLate(l *life, p *Principal) {
 	l.mu.Unlock()
 }
 
-// reindex files l under the revocation IDs of its new principal p (same
-// subject), unless a recent revocation covers p.
-func (r *Registry) reindex(l *life, p *Principal) bool {
-	ids := p.revocationIDs()
+// reindex files l under ids, the revocation IDs of its new principal p
+// (same subject), unless a recent revocation covers p.
+func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !l.registered {

@@ -74,7 +74,7 @@ func TestRegistryIndexes(t *testing.T) {
 		case op < 5 || len(live) == 0:
 			l, p := new(life), principal()
 			l.principal.Store(p) // as init does: the Registry files l by its principal's subject
-			if !r.add(l, p) {
+			if !r.add(l, p, p.revocationIDs()) {
 				t.Fatalf("step %d: add refused without a revocation", step)
 			}
 			live[l] = p
@@ -83,7 +83,7 @@ func TestRegistryIndexes(t *testing.T) {
 				q := *principal()
 				q.Subject = p.Subject
 				l.principal.Store(&q) // as set does, before reindexing
-				if !r.reindex(l, &q) {
+				if !r.reindex(l, &q, q.revocationIDs()) {
 					t.Fatalf("step %d: reindex refused", step)
 				}
 				live[l] = &q
@@ -116,13 +116,13 @@ func TestRevocationTimeIsTheRevocations(t *testing.T) {
 		{made, false},
 		{made.Add(time.Millisecond), true}, // issued while the message was on its way
 	} {
-		if got := r.add(new(life), &Principal{Subject: "alice", IssuedAt: tc.issued}); got != tc.want {
+		if got := r.add(new(life), &Principal{Subject: "alice", IssuedAt: tc.issued}, [2]ticket.Key{}); got != tc.want {
 			t.Errorf("issued %v after the revocation: registered %v, want %v", tc.issued.Sub(made), got, tc.want)
 		}
 	}
 	// A time ahead of this node's clock revokes up to now only.
 	r.apply(ticket.Revocation{Subject: "bob", At: time.Now().Add(time.Hour)})
-	if !r.add(new(life), &Principal{Subject: "bob", IssuedAt: time.Now().Add(time.Minute)}) {
+	if !r.add(new(life), &Principal{Subject: "bob", IssuedAt: time.Now().Add(time.Minute)}, [2]ticket.Key{}) {
 		t.Error("a revocation from a clock an hour ahead refused a credential issued after it arrived")
 	}
 }
