@@ -54,7 +54,10 @@ type Options struct {
 
 	// Events, if set, is called for every authentication, refusal,
 	// refresh and closed connection (see Event), synchronously on the
-	// connection's goroutine: keep it fast. SlogEvents logs them.
+	// connection's goroutine: keep it fast. Its context carries the
+	// upgrade request's values, never its cancellation, and for an event
+	// of an authenticated connection PrincipalFrom gives the connection's
+	// principal. SlogEvents logs them.
 	Events func(ctx context.Context, e Event)
 
 	// Upgrade, if set, upgrades an authenticated request with another

@@ -241,3 +241,58 @@ func TestUpgradePanicUnregisters(t *testing.T) {
 		}
 	})
 }
+
+// TestEventContexts: an authenticated connection's events (authenticated,
+// refreshed, closed) carry its principal for PrincipalFrom, on a Conn and
+// behind Middleware; a refused handshake's carries none.
+func TestEventContexts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mw   bool
+	}{{"Handler", false}, {"Middleware", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				type seen struct {
+					kind    wsauth.EventKind
+					subject string
+				}
+				got := make(chan seen, 16)
+				hook := func(ctx context.Context, e wsauth.Event) {
+					p, _ := wsauth.PrincipalFrom(ctx)
+					got <- seen{e.Kind, p.Subject}
+				}
+				a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Events: hook})
+				h := wsauth.Handler(a, echo)
+				if tc.mw {
+					h = a.Middleware(plainEcho(t))
+				}
+				n := newVNet(t, h)
+				ctx := vctx(t)
+				c, out := queryRoute.dial(ctx, vURL, "alice-token", n.opts())
+				if c == nil {
+					t.Fatal(out)
+				}
+				if got := roundTrip(t, ctx, c, "hi"); got != "alice: hi" {
+					t.Fatalf("echo %q", got)
+				}
+				c.Close(websocket.StatusNormalClosure, "")
+				if c, out := queryRoute.dial(ctx, vURL, "mallory", n.opts()); c != nil {
+					t.Fatalf("mallory accepted: %v", out)
+				}
+				synctest.Wait()
+				want := map[wsauth.EventKind]string{wsauth.EventAuthenticated: "alice", wsauth.EventClosed: "alice", wsauth.EventRefused: ""}
+				for range 3 {
+					select {
+					case s := <-got:
+						if w, ok := want[s.kind]; !ok || s.subject != w {
+							t.Errorf("event %v: PrincipalFrom its context gives %q", s.kind, s.subject)
+						}
+						delete(want, s.kind)
+					default:
+						t.Fatalf("events missing: %v", want)
+					}
+				}
+			})
+		})
+	}
+}
