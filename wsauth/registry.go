@@ -2,6 +2,7 @@ package wsauth
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -39,7 +40,7 @@ type Registry struct {
 	// Live connections. Slices rather than sets: most subjects have one
 	// connection, and a slice of one costs a fifth of a map of one.
 	bySubject map[string][]*life
-	byID      map[ticket.Key][]*life
+	byID      map[idSlot][]*life // by revocation ID (idSlotOf)
 	n         int
 	// Recent revocations, by the time they happened.
 	subjects map[string]time.Time
@@ -58,7 +59,7 @@ func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
 		store:     store,
 		bus:       bus,
 		bySubject: make(map[string][]*life),
-		byID:      make(map[ticket.Key][]*life),
+		byID:      make(map[idSlot][]*life),
 		subjects:  make(map[string]time.Time),
 		ids:       make(map[ticket.Key]time.Time),
 	}
@@ -172,7 +173,6 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	if at.IsZero() || at.After(now) {
 		at = now // a clock ahead of this one revokes no more than up to now
 	}
-	var ended []*life
 	r.mu.Lock()
 	r.forgetOld(now)
 	if rev.Subject != "" {
@@ -181,12 +181,11 @@ func (r *Registry) apply(rev ticket.Revocation) {
 		if prev, ok := r.subjects[rev.Subject]; !ok || at.After(prev) {
 			r.subjects[rev.Subject] = at
 		}
-		ended = append(ended, r.bySubject[rev.Subject]...)
 	}
 	if rev.ID != (ticket.Key{}) {
 		r.ids[rev.ID] = now
-		ended = append(ended, r.byID[rev.ID]...)
 	}
+	ended := r.coveredLocked(rev)
 	r.mu.Unlock()
 	reason := closeReason(rev.Reason)
 	closes := make([]func(), 0, len(ended))
@@ -202,6 +201,24 @@ func (r *Registry) apply(rev ticket.Revocation) {
 			}
 		}()
 	}
+}
+
+// coveredLocked returns the live connections rev names: by subject, and
+// by revocation ID those whose principal carries it (not merely one that
+// shares its slot). r.mu is held.
+func (r *Registry) coveredLocked(rev ticket.Revocation) []*life {
+	var ls []*life
+	if rev.Subject != "" {
+		ls = append(ls, r.bySubject[rev.Subject]...)
+	}
+	if rev.ID != (ticket.Key{}) {
+		for _, l := range r.byID[idSlotOf(rev.ID)] {
+			if l.carries(rev.ID) {
+				ls = append(ls, l)
+			}
+		}
+	}
+	return ls
 }
 
 // catchUp checks every live connection against the store, after the bus
@@ -287,12 +304,9 @@ func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key) bool {
 	if r.revokedLocked(p, ids) {
 		return false
 	}
-	if ids[1] == ids[0] {
-		ids[1] = ticket.Key{}
-	}
-	if ids != l.ids {
+	if slots := idSlots(ids); slots != l.ids {
 		r.unindex(l)
-		l.ids = ids
+		l.ids = slots
 		r.index(l)
 	}
 	return true
@@ -300,10 +314,7 @@ func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key) bool {
 
 // register files l under subject and ids. r.mu is held.
 func (r *Registry) register(l *life, subject string, ids [2]ticket.Key) {
-	if ids[1] == ids[0] {
-		ids[1] = ticket.Key{} // one entry, removed once
-	}
-	l.ids, l.registered = ids, true
+	l.ids, l.registered = idSlots(ids), true
 	l.pos[0] = insert(r.bySubject, subject, l)
 	r.index(l)
 	r.n++
@@ -325,7 +336,7 @@ func (r *Registry) remove(l *life) {
 // index and unindex file l under its revocation IDs. r.mu is held.
 func (r *Registry) index(l *life) {
 	for i, k := range l.ids {
-		if k != (ticket.Key{}) {
+		if k != 0 {
 			l.pos[1+i] = insert(r.byID, k, l)
 		}
 	}
@@ -333,7 +344,7 @@ func (r *Registry) index(l *life) {
 
 func (r *Registry) unindex(l *life) {
 	for i, k := range l.ids {
-		if k != (ticket.Key{}) {
+		if k != 0 {
 			drop(r.byID, k, l.pos[1+i], func(m *life, j int32) {
 				// m is under k in the slot of whichever of its IDs k is.
 				if m.ids[0] == k {
@@ -344,6 +355,31 @@ func (r *Registry) unindex(l *life) {
 			})
 		}
 	}
+}
+
+// An idSlot files a live connection under a revocation ID: the first 8
+// bytes of its ticket.Key, which is a SHA-256. A life keeps two of them
+// rather than two 32-byte keys; two IDs that share a slot are told apart
+// by carries when a revocation comes.
+type idSlot uint64
+
+// idSlotOf returns k's slot: 0 for the zero Key (no ID), never 0 for
+// another.
+func idSlotOf(k ticket.Key) idSlot {
+	if k == (ticket.Key{}) {
+		return 0
+	}
+	return max(idSlot(binary.LittleEndian.Uint64(k[:8])), 1)
+}
+
+// idSlots returns the slots of ids, the second 0 if it is the first's
+// (one entry, removed once).
+func idSlots(ids [2]ticket.Key) [2]idSlot {
+	s := [2]idSlot{idSlotOf(ids[0]), idSlotOf(ids[1])}
+	if ids[1] == ids[0] {
+		s[1] = 0
+	}
+	return s
 }
 
 // len is the number of live connections; for tests.

@@ -3,6 +3,7 @@ package wsauth
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -48,13 +49,13 @@ func TestRegistryIndexes(t *testing.T) {
 		if n != len(live) || r.len() != n {
 			t.Fatalf("step %d: %d filed, %d counted, %d live", step, n, r.len(), len(live))
 		}
-		want := map[ticket.Key]int{}
+		want := map[idSlot]int{}
 		for l := range live {
-			if l.ids[1] == l.ids[0] && l.ids[0] != (ticket.Key{}) {
+			if l.ids[1] == l.ids[0] && l.ids[0] != 0 {
 				t.Fatalf("step %d: the same ID filed twice", step)
 			}
 			for j, k := range l.ids {
-				if k == (ticket.Key{}) {
+				if k == 0 {
 					continue
 				}
 				want[k]++
@@ -66,6 +67,26 @@ func TestRegistryIndexes(t *testing.T) {
 		for k, ls := range r.byID {
 			if len(ls) != want[k] {
 				t.Fatalf("step %d: %d filed under an ID, %d live", step, len(ls), want[k])
+			}
+		}
+		// Each ID in use, and one in no use, finds exactly the live
+		// connections whose principal carries it.
+		for _, id := range []string{"j0", "j1", "j4", "s0", "s2", "unused"} {
+			k := ticket.DenyKey(id)
+			r.mu.Lock()
+			got := r.coveredLocked(ticket.Revocation{ID: k})
+			r.mu.Unlock()
+			n := 0
+			for l, p := range live {
+				if p.Claims["jti"] == id || p.Claims["sid"] == id {
+					n++
+					if !slices.Contains(got, l) {
+						t.Fatalf("step %d: revoking %s misses a connection that carries it", step, id)
+					}
+				}
+			}
+			if len(got) != n {
+				t.Fatalf("step %d: revoking %s covers %d connections, %d carry it", step, id, len(got), n)
 			}
 		}
 	}
@@ -101,6 +122,36 @@ func TestRegistryIndexes(t *testing.T) {
 	}
 }
 
+// TestIDSlotShared: two revocation IDs that share an idSlot (the first 8
+// bytes of their keys) are told apart: revoking one covers only the
+// connection that carries it.
+func TestIDSlotShared(t *testing.T) {
+	r := NewRegistry(nil, nil)
+	carrier := &Principal{Subject: "alice", Claims: map[string]any{"jti": "a"}}
+	other := &Principal{Subject: "bob", Claims: map[string]any{"jti": "b"}}
+	ka := ticket.DenyKey("a")
+	lookalike := ka
+	lookalike[31] ^= 1 // same slot, another key: what another ID would hash to
+	la, lb := new(life), new(life)
+	la.principal.Store(carrier)
+	lb.principal.Store(other)
+	if !r.add(la, carrier, carrier.revocationIDs()) || !r.add(lb, other, [2]ticket.Key{lookalike}) {
+		t.Fatal("add refused without a revocation")
+	}
+	if la.ids[0] != lb.ids[0] {
+		t.Fatal("the two keys are not in one slot")
+	}
+	r.mu.Lock()
+	got := r.coveredLocked(ticket.Revocation{ID: ka})
+	r.mu.Unlock()
+	if len(got) != 1 || got[0] != la {
+		t.Fatalf("revoking a covers %d connections, want alice's only", len(got))
+	}
+	if idSlotOf(ticket.Key{}) != 0 || idSlotOf(ticket.Key{31: 1}) == 0 {
+		t.Error("idSlotOf: 0 must mean no ID, and only that")
+	}
+}
+
 // TestRevocationTimeIsTheRevocations: a subject revocation that reaches a
 // node late (the bus) covers the credentials issued before it was made,
 // not those issued before it arrived.
@@ -128,9 +179,9 @@ func TestRevocationTimeIsTheRevocations(t *testing.T) {
 }
 
 // TestConnSize keeps a Conn, the one allocation a connection's life
-// costs, in the 288-byte size class (BENCHMARKS.md, section 4).
+// costs, in the 240-byte size class (BENCHMARKS.md, section 4).
 func TestConnSize(t *testing.T) {
-	if n := unsafe.Sizeof(Conn{}); n > 288 {
-		t.Errorf("a Conn is %d bytes, over the 288-byte size class", n)
+	if n := unsafe.Sizeof(Conn{}); n > 240 {
+		t.Errorf("a Conn is %d bytes, over the 240-byte size class", n)
 	}
 }
