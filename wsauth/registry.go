@@ -39,8 +39,8 @@ type Registry struct {
 	mu sync.Mutex
 	// Live connections. Slices rather than sets: most subjects have one
 	// connection, and a slice of one costs a fifth of a map of one.
-	bySubject map[string][]*life
-	byID      map[idSlot][]*life // by revocation ID (idSlotOf)
+	bySubject index[string]
+	byID      index[idSlot] // by the slots of revocation IDs (idSlotOf)
 	n         int
 	// Recent revocations, by the time they happened.
 	subjects map[string]time.Time
@@ -58,8 +58,8 @@ func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
 	return &Registry{
 		store:     store,
 		bus:       bus,
-		bySubject: make(map[string][]*life),
-		byID:      make(map[idSlot][]*life),
+		bySubject: newIndex[string](),
+		byID:      newIndex[idSlot](),
 		subjects:  make(map[string]time.Time),
 		ids:       make(map[ticket.Key]time.Time),
 	}
@@ -209,10 +209,10 @@ func (r *Registry) apply(rev ticket.Revocation) {
 func (r *Registry) coveredLocked(rev ticket.Revocation) []*life {
 	var ls []*life
 	if rev.Subject != "" {
-		ls = append(ls, r.bySubject[rev.Subject]...)
+		ls = r.bySubject.appendTo(ls, rev.Subject)
 	}
 	if rev.ID != (ticket.Key{}) {
-		for _, l := range r.byID[idSlotOf(rev.ID)] {
+		for _, l := range r.byID.appendTo(nil, idSlotOf(rev.ID)) {
 			if l.carries(rev.ID) {
 				ls = append(ls, l)
 			}
@@ -229,9 +229,7 @@ func (r *Registry) catchUp(ctx context.Context) {
 	}
 	r.mu.Lock()
 	lives := make([]*life, 0, r.n)
-	for _, ls := range r.bySubject {
-		lives = append(lives, ls...)
-	}
+	lives = r.bySubject.appendAll(lives)
 	r.mu.Unlock()
 	for _, l := range lives {
 		p := l.principal.Load()
@@ -315,7 +313,7 @@ func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key) bool {
 // register files l under subject and ids. r.mu is held.
 func (r *Registry) register(l *life, subject string, ids [2]ticket.Key) {
 	l.ids, l.registered = idSlots(ids), true
-	l.pos[0] = insert(r.bySubject, subject, l)
+	l.pos[0] = r.bySubject.add(subject, l)
 	r.index(l)
 	r.n++
 }
@@ -328,7 +326,7 @@ func (r *Registry) remove(l *life) {
 		return
 	}
 	l.registered = false
-	drop(r.bySubject, l.principal.Load().Subject, l.pos[0], func(m *life, i int32) { m.pos[0] = i })
+	r.bySubject.drop(l.principal.Load().Subject, l.pos[0], func(m *life, i int32) { m.pos[0] = i })
 	r.unindex(l)
 	r.n--
 }
@@ -337,7 +335,7 @@ func (r *Registry) remove(l *life) {
 func (r *Registry) index(l *life) {
 	for i, k := range l.ids {
 		if k != 0 {
-			l.pos[1+i] = insert(r.byID, k, l)
+			l.pos[1+i] = r.byID.add(k, l)
 		}
 	}
 }
@@ -345,7 +343,7 @@ func (r *Registry) index(l *life) {
 func (r *Registry) unindex(l *life) {
 	for i, k := range l.ids {
 		if k != 0 {
-			drop(r.byID, k, l.pos[1+i], func(m *life, j int32) {
+			r.byID.drop(k, l.pos[1+i], func(m *life, j int32) {
 				// m is under k in the slot of whichever of its IDs k is.
 				if m.ids[0] == k {
 					m.pos[1] = j
@@ -403,17 +401,42 @@ func (r *Registry) forgetOld(now time.Time) {
 	}
 }
 
-// insert appends l to m[k] and returns its index there.
-func insert[K comparable](m map[K][]*life, k K, l *life) int32 {
-	ls := append(m[k], l)
-	m[k] = ls
-	return int32(len(ls) - 1)
+// An index files live connections by key. Most keys (a subject, a token
+// ID) have one connection: those are in one, at no cost beyond the map's
+// slot, and only keys with two or more have a slice, in many. A key is in
+// at most one of the two maps.
+type index[K comparable] struct {
+	one  map[K]*life
+	many map[K][]*life
 }
 
-// drop removes the entry at index i of m[k], filling the hole with the
-// last entry, whose new index moved records.
-func drop[K comparable](m map[K][]*life, k K, i int32, moved func(*life, int32)) {
-	ls := m[k]
+func newIndex[K comparable]() index[K] {
+	return index[K]{one: make(map[K]*life), many: make(map[K][]*life)}
+}
+
+// add files l under k and returns its position there.
+func (x index[K]) add(k K, l *life) int32 {
+	if ls, ok := x.many[k]; ok {
+		x.many[k] = append(ls, l)
+		return int32(len(ls))
+	}
+	if first, ok := x.one[k]; ok {
+		delete(x.one, k)
+		x.many[k] = []*life{first, l} // first stays at 0
+		return 1
+	}
+	x.one[k] = l
+	return 0
+}
+
+// drop removes l, at position i under k, filling the hole with the last
+// entry, whose new position moved records.
+func (x index[K]) drop(k K, i int32, moved func(*life, int32)) {
+	ls, ok := x.many[k]
+	if !ok {
+		delete(x.one, k)
+		return
+	}
 	last := int32(len(ls) - 1)
 	if i != last {
 		ls[i] = ls[last]
@@ -421,14 +444,34 @@ func drop[K comparable](m map[K][]*life, k K, i int32, moved func(*life, int32))
 	}
 	ls[last] = nil
 	switch {
-	case last == 0:
-		delete(m, k)
+	case last == 1:
+		delete(x.many, k)
+		x.one[k] = ls[0] // at position 0 already
 	case int(last) < cap(ls)/4:
 		// A subject that had many connections does not keep the room.
-		m[k] = append([]*life(nil), ls[:last]...)
+		x.many[k] = append([]*life(nil), ls[:last]...)
 	default:
-		m[k] = ls[:last]
+		x.many[k] = ls[:last]
 	}
+}
+
+// appendTo appends the connections under k to ls.
+func (x index[K]) appendTo(ls []*life, k K) []*life {
+	if l, ok := x.one[k]; ok {
+		return append(ls, l)
+	}
+	return append(ls, x.many[k]...)
+}
+
+// appendAll appends every connection filed to ls.
+func (x index[K]) appendAll(ls []*life) []*life {
+	for _, l := range x.one {
+		ls = append(ls, l)
+	}
+	for _, m := range x.many {
+		ls = append(ls, m...)
+	}
+	return ls
 }
 
 // maxCloseReason is the longest close reason a close frame can carry.

@@ -2,6 +2,7 @@ package wsauth
 
 import (
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -38,7 +39,7 @@ func TestRegistryIndexes(t *testing.T) {
 	check := func(step int) {
 		t.Helper()
 		n := 0
-		for k, ls := range r.bySubject {
+		for k, ls := range r.bySubject.all(t) {
 			for i, l := range ls {
 				if l.principal.Load().Subject != k || int(l.pos[0]) != i || live[l] == nil {
 					t.Fatalf("step %d: bySubject[%s][%d] misfiled", step, k, i)
@@ -59,12 +60,12 @@ func TestRegistryIndexes(t *testing.T) {
 					continue
 				}
 				want[k]++
-				if ls := r.byID[k]; int(l.pos[1+j]) >= len(ls) || ls[l.pos[1+j]] != l {
+				if ls := r.byID.appendTo(nil, k); int(l.pos[1+j]) >= len(ls) || ls[l.pos[1+j]] != l {
 					t.Fatalf("step %d: byID slot %d misfiled", step, j)
 				}
 			}
 		}
-		for k, ls := range r.byID {
+		for k, ls := range r.byID.all(t) {
 			if len(ls) != want[k] {
 				t.Fatalf("step %d: %d filed under an ID, %d live", step, len(ls), want[k])
 			}
@@ -119,6 +120,29 @@ func TestRegistryIndexes(t *testing.T) {
 			}
 		}
 		check(step)
+	}
+}
+
+// all yields each key of x with its connections, and fails t if a key is
+// in both maps, or one with fewer than two connections is in many.
+func (x index[K]) all(t *testing.T) iter.Seq2[K, []*life] {
+	t.Helper()
+	for k, ls := range x.many {
+		if _, ok := x.one[k]; ok || len(ls) < 2 {
+			t.Fatalf("a key with %d connections in many (and in one: %v)", len(ls), ok)
+		}
+	}
+	return func(yield func(K, []*life) bool) {
+		for k, l := range x.one {
+			if !yield(k, []*life{l}) {
+				return
+			}
+		}
+		for k, ls := range x.many {
+			if !yield(k, ls) {
+				return
+			}
+		}
 	}
 }
 
