@@ -73,9 +73,10 @@ type endpoint interface {
 var epoch = time.Now()
 
 // init readies l, which is part of a Conn or a Middleware session, so
-// that a connection is one allocation.
+// that a connection is one allocation. ctx gives the request's values and
+// has no cancellation (attempt.values).
 func (l *life) init(a *Authenticator, ctx context.Context, addr netip.Addr, start time.Time, p Principal) {
-	l.a, l.addr, l.ctx, l.start = a, addr, context.WithoutCancel(ctx), int64(start.Sub(epoch))
+	l.a, l.addr, l.ctx, l.start = a, addr, ctx, int64(start.Sub(epoch))
 	l.principal.Store(&p)
 }
 

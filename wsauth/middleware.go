@@ -43,7 +43,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		s := &session{}
-		s.init(a, r.Context(), at.peer.Addr, at.start, at.p)
+		s.init(a, at.values(), at.peer.Addr, at.start, at.p)
 		s.cut = true
 		if at.admit(&s.life) != nil {
 			return

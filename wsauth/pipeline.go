@@ -35,15 +35,28 @@ type attempt struct {
 	r        *http.Request
 	peer     Peer
 	start    time.Time
-	sock     Socket        // set once upgraded
-	answered bool          // the socket was closed already (auth timeout)
-	silent   bool          // ... without a close frame: the peer was gone
-	carried  bool          // the strategy's carry ran
-	protocol string        // the application subprotocol to echo
-	first    *Message      // a per-message first frame, for the first Read
-	p        Principal     // accepted
-	ids      [2]ticket.Key // ... its revocation IDs
-	cred     string        // ... with this credential
+	sock     Socket          // set once upgraded
+	answered bool            // the socket was closed already (auth timeout)
+	silent   bool            // ... without a close frame: the peer was gone
+	carried  bool            // the strategy's carry ran
+	protocol string          // the application subprotocol to echo
+	first    *Message        // a per-message first frame, for the first Read
+	p        Principal       // accepted
+	ids      [2]ticket.Key   // ... its revocation IDs
+	cred     string          // ... with this credential
+	vals     context.Context // values, made once
+}
+
+// values returns the request's context without its cancellation: once
+// upgraded, the request's context says nothing of the client, and a
+// router's request timeout may have ended it. One per attempt: the
+// connection's life keeps it, and so may the socket, as the context of
+// its last read or write.
+func (at *attempt) values() context.Context {
+	if at.vals == nil {
+		at.vals = context.WithoutCancel(at.r.Context())
+	}
+	return at.vals
 }
 
 // Accept authenticates r and upgrades it, and returns the authenticated
@@ -83,7 +96,7 @@ func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, e
 func (at *attempt) register() (*Conn, error) {
 	a := at.a
 	c := &Conn{req: at.r, first: at.first}
-	c.init(a, at.r.Context(), at.peer.Addr, at.start, at.p)
+	c.init(a, at.values(), at.peer.Addr, at.start, at.p)
 	if at.first != nil {
 		c.remember(at.cred, c.principal.Load()) // per-message: later frames repeat it
 	}
@@ -164,7 +177,7 @@ func (at *attempt) check(cred string) error {
 	ctx := at.r.Context()
 	if at.sock != nil {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
+		ctx, cancel = context.WithTimeout(at.values(), answerTimeout)
 		defer cancel()
 	}
 	p, ids, err := at.a.check(ctx, at.peer, cred, nil)
@@ -212,7 +225,7 @@ func (at *attempt) confirm(c *Conn) error {
 	}
 	if at.a.strategy.inBand() {
 		p := c.principal.Load()
-		if err := c.writeControl(context.WithoutCancel(at.r.Context()), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
+		if err := c.writeControl(c.values(), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
 			c.endByPeer("gone", 0)
 			closeNow(c.sock)
 			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
@@ -337,7 +350,7 @@ func (at *attempt) refuse(err error, settled bool) error {
 	// The event goes out before the answer, so that it is recorded
 	// before the client can try again.
 	report := func(code int) {
-		at.a.emit(context.WithoutCancel(at.r.Context()), Event{Kind: EventRefused, Reason: row.reason, Addr: at.peer.Addr, Code: code, Err: err})
+		at.a.emit(at.values(), Event{Kind: EventRefused, Reason: row.reason, Addr: at.peer.Addr, Code: code, Err: err})
 	}
 	var hs *handshakeError
 	switch {
@@ -408,7 +421,7 @@ func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.Mess
 	})
 	// The deadline is the timer: a context without Done spares coder a
 	// watcher per connection.
-	typ, b, err := s.Read(context.WithoutCancel(at.r.Context()))
+	typ, b, err := s.Read(at.values())
 	if !timer.Stop() {
 		// Only this code stops the timer: it has fired, and closed the
 		// connection with 4408; what is left of it can go at once.
