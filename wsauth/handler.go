@@ -22,9 +22,8 @@ func Handler(a *Authenticator, fn func(ctx context.Context, c *Conn)) http.Handl
 			return
 		}
 		defer c.CloseNow()
-		ctx, cancel := c.handlerContext()
-		defer cancel()
-		fn(ctx, c)
+		defer c.cancelHandler()
+		fn(c.handlerContext(), c)
 		c.Close(websocket.StatusNormalClosure, "")
 	})
 }

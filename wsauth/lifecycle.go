@@ -31,13 +31,13 @@ type life struct {
 	principal atomic.Pointer[Principal]
 
 	mu    sync.Mutex
-	ep    endpoint           // nil until attached
-	onEnd context.CancelFunc // ends the handler's context; nil for none
-	timer *time.Timer        // the expiry notice's, then the expiry's; made once, then Reset
-	lead  time.Duration      // how long before the expiry the notice is due; 0 once sent, or for none
-	why   string             // Event.Reason of the end
-	text  string             // close reason sent, when the end was ours
-	code  uint16             // the close code of the end (close codes fit in 16 bits)
+	ep    endpoint      // nil until attached
+	hs    *handlerState // the handler's context's; nil for none
+	timer *time.Timer   // the expiry notice's, then the expiry's; made once, then Reset
+	lead  time.Duration // how long before the expiry the notice is due; 0 once sent, or for none
+	why   string        // Event.Reason of the end
+	text  string        // close reason sent, when the end was ours
+	code  uint16        // the close code of the end (close codes fit in 16 bits)
 	ended bool
 	cut   bool // the endpoint cuts the connection (Middleware): the client sees 1006
 	// byUs: ended by us (expiry, revocation, a refused credential), so
@@ -232,31 +232,125 @@ func (l *life) endByPeer(why string, code websocket.StatusCode) {
 	}
 }
 
-// cancelHandler ends the handler's context, if it has one.
+// cancelHandler ends the handler's context, if it has one: its Done
+// closes and the functions registered with its AfterFunc start.
 func (l *life) cancelHandler() {
 	l.mu.Lock()
-	cancel := l.onEnd
+	hs := l.hs
+	if hs == nil || hs.ended {
+		l.mu.Unlock()
+		return
+	}
+	hs.ended = true
+	close(hs.done)
+	one, more := hs.one, hs.more
+	hs.one, hs.more = nil, nil
 	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if one != nil {
+		go one.f()
+	}
+	for a := range more {
+		go a.f()
 	}
 }
 
 // handlerContext returns the context of l's handler: the upgrade
 // request's values (l.ctx), with l's principal, done when l ends and only
-// then. The connection's life is wsauth's to end: a router's request
-// timeout (chi's middleware.Timeout) cancels the request's context, and
-// would cut every socket after it.
-func (l *life) handlerContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(l.values())
+// then (cancelHandler). The connection's life is wsauth's to end: a
+// router's request timeout (chi's middleware.Timeout) cancels the
+// request's context, and would cut every socket after it.
+func (l *life) handlerContext() context.Context {
+	hs := &handlerState{done: make(chan struct{})}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ended {
-		cancel()
+	l.hs = hs
+	ended := l.ended
+	l.mu.Unlock()
+	if ended {
+		l.cancelHandler()
 	}
-	l.onEnd = cancel
-	return ctx, cancel
+	return (*handlerCtx)(l)
 }
+
+// handlerState is what the handler's context adds to l. The context is l
+// itself (handlerCtx), not a context.WithCancel over l.values(), which
+// would cost a connection 96 bytes more (the cancelCtx and its
+// CancelFunc); its AfterFunc lets the contexts derived from it
+// (context.WithTimeout, context.AfterFunc) be cancelled with it without a
+// goroutine each, as they are under a cancelCtx. Guarded by l.mu.
+type handlerState struct {
+	done chan struct{}
+	// The AfterFuncs registered and not yet stopped or started: one, and
+	// any more. coder/websocket registers one for each Read, and stops it
+	// when the Read returns: an idle connection has one.
+	one   *afterFunc
+	more  map[*afterFunc]struct{}
+	ended bool
+}
+
+type afterFunc struct {
+	f func()
+	h *handlerCtx
+}
+
+// stop unregisters a, and reports whether it was registered.
+func (a *afterFunc) stop() bool {
+	a.h.mu.Lock()
+	defer a.h.mu.Unlock()
+	hs := a.h.hs
+	if hs.one == a {
+		hs.one = nil
+		return true
+	}
+	_, ok := hs.more[a]
+	delete(hs.more, a)
+	return ok
+}
+
+// handlerCtx is the context handlerContext returns. A type of its own,
+// like lifeValues.
+type handlerCtx life
+
+func (h *handlerCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done is never nil: the context is made with its channel.
+func (h *handlerCtx) Done() <-chan struct{} { return h.hs.done }
+
+func (h *handlerCtx) Err() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hs.ended {
+		return context.Canceled
+	}
+	return nil
+}
+
+func (h *handlerCtx) Value(key any) any { return (*lifeValues)(h).Value(key) }
+
+// AfterFunc arranges for f to run in its own goroutine once the context
+// is done, as context.AfterFunc does; stop reports whether it kept f from
+// starting. The context package finds it (its afterFuncer interface) for
+// every context derived from this one.
+func (h *handlerCtx) AfterFunc(f func()) (stop func() bool) {
+	h.mu.Lock()
+	if h.hs.ended {
+		h.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f, h: h}
+	switch {
+	case h.hs.one == nil:
+		h.hs.one = a
+	case h.hs.more == nil:
+		h.hs.more = map[*afterFunc]struct{}{a: {}}
+	default:
+		h.hs.more[a] = struct{}{}
+	}
+	h.mu.Unlock()
+	return a.stop
+}
+
+func (h *handlerCtx) String() string { return "wsauth handler context" }
 
 // finish marks l ended, once, unregisters it and stops its timer. It
 // returns the endpoint to close, if attached, and whether this call ended

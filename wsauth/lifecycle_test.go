@@ -3,7 +3,9 @@ package wsauth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -267,4 +269,122 @@ func TestPerMessageLatestExpWins(t *testing.T) {
 			t.Fatalf("closed at %v, want 2m", at)
 		}
 	})
+}
+
+// TestHandlerContext: the handler's context ends when the connection does
+// (here at its expiry), and so does every context derived from it, with
+// no goroutine per derived context (a cancelCtx parent's behaviour, which
+// the context package gives other parents only through AfterFunc); an
+// AfterFunc runs once, unless stopped first; Err and Cause say Canceled.
+func TestHandlerContext(t *testing.T) {
+	for _, rt := range []route{queryRoute, firstMessageRoute} {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const derived = 1000
+				result := make(chan error, 1)
+				a := wsauth.New(expiring(), rt.strategy, nil)
+				n := newVNet(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+					result <- checkHandlerContext(ctx, derived)
+				}))
+				ctx := vctx(t)
+				c, out := rt.dial(ctx, vURL, "t1", n.opts())
+				if c == nil {
+					t.Fatal(out)
+				}
+				defer c.CloseNow()
+				if rt.inBand() {
+					c.Read(ctx) // the expiry notice
+				}
+				code, _ := closeOf(ctx, c)
+				if err := <-result; err != nil {
+					t.Fatal(err)
+				}
+				if code != transport.CloseUnauthenticated {
+					t.Fatalf("closed with %v, want 4401 at the expiry", code)
+				}
+			})
+		})
+	}
+}
+
+// checkHandlerContext derives n contexts from ctx, registers two
+// AfterFuncs and stops one, then waits for ctx's end and checks them all.
+func checkHandlerContext(ctx context.Context, n int) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("the handler's context is done at the start: %v", ctx.Err())
+	}
+	// The context package relies on the context's own AfterFunc (its
+	// afterFuncer): its first registration has a place of its own
+	// (coder/websocket makes one for each Read), the others a map.
+	af, ok := ctx.(interface{ AfterFunc(func()) func() bool })
+	if !ok {
+		return errors.New("the handler's context has no AfterFunc method")
+	}
+	stop1, stop2 := af.AfterFunc(func() {}), af.AfterFunc(func() {})
+	for i, stop := range []func() bool{stop2, stop1} {
+		if !stop() || stop() {
+			return fmt.Errorf("stop of AfterFunc %d: want true, then false", 2-i)
+		}
+	}
+	before := runtime.NumGoroutine()
+	kids := make([]context.Context, 0, n)
+	for i := range n {
+		var kid context.Context
+		var cancel context.CancelFunc
+		if i%2 == 0 {
+			kid, cancel = context.WithCancel(ctx)
+		} else {
+			kid, cancel = context.WithTimeout(ctx, time.Hour)
+		}
+		defer cancel()
+		kids = append(kids, kid)
+	}
+	if grew := runtime.NumGoroutine() - before; grew >= n/10 {
+		return fmt.Errorf("%d derived contexts started %d goroutines", n, grew)
+	}
+	ran, stoppedRan := make(chan struct{}), make(chan struct{}, 1)
+	context.AfterFunc(ctx, func() { close(ran) })
+	stop := context.AfterFunc(ctx, func() { stoppedRan <- struct{}{} })
+	if !stop() {
+		return errors.New("stop of a pending AfterFunc reported false")
+	}
+	if stop() {
+		return errors.New("a second stop reported true")
+	}
+	<-ctx.Done()
+	<-ran
+	synctest.Wait() // the derived contexts are cancelled from goroutines of their own
+	for i, kid := range kids {
+		select {
+		case <-kid.Done():
+		default:
+			return fmt.Errorf("derived context %d is not done", i)
+		}
+		if !errors.Is(kid.Err(), context.Canceled) {
+			return fmt.Errorf("derived context %d: Err %v", i, kid.Err())
+		}
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) || !errors.Is(context.Cause(ctx), context.Canceled) {
+		return fmt.Errorf("Err %v, Cause %v, want Canceled", ctx.Err(), context.Cause(ctx))
+	}
+	late, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if late.Err() == nil {
+		return errors.New("a context derived after the end is not done")
+	}
+	lateRan := make(chan struct{})
+	if context.AfterFunc(ctx, func() { close(lateRan) })() {
+		return errors.New("an AfterFunc registered after the end was stopped")
+	}
+	<-lateRan
+	synctest.Wait()
+	select {
+	case <-stoppedRan:
+		return errors.New("a stopped AfterFunc ran")
+	default:
+	}
+	if _, ok := wsauth.PrincipalFrom(ctx); !ok {
+		return errors.New("no principal in the handler's context")
+	}
+	return nil
 }
