@@ -34,26 +34,34 @@ type life struct {
 	ep    endpoint      // nil until attached
 	hs    *handlerState // the handler's context's; nil for none
 	timer *time.Timer   // the expiry notice's, then the expiry's; made once, then Reset
-	lead  time.Duration // how long before the expiry the notice is due; 0 once sent, or for none
-	why   string        // Event.Reason of the end
-	text  string        // close reason sent, when the end was ours
-	code  uint16        // the close code of the end (close codes fit in 16 bits)
-	ended bool
-	cut   bool // the endpoint cuts the connection (Middleware): the client sees 1006
+	fin   *ending       // how l ended; nil while it lives
 	// byUs: ended by us (expiry, revocation, a refused credential), so
 	// Read and Write fail with endedErr. Atomic, so that every frame's
 	// check of it takes no lock; set under mu with the rest of the end.
 	byUs atomic.Bool
+	cut  bool // the endpoint cuts the connection (Middleware): the client sees 1006
 
 	// Registry indexes, guarded by the Registry's lock; the subject is
-	// the principal's, which never changes. (The small fields sit
-	// together, with no padding between them: a Conn is one allocation,
-	// 240 bytes.)
-	ids        [2]idSlot // the slots of the revocation IDs (Principal.revocationIDs)
+	// the principal's, which never changes.
 	registered bool
+	ids        [2]idSlot // the slots of the revocation IDs (Principal.revocationIDs)
 	// pos is l's index in the Registry's slices: bySubject[subject], then
 	// byID[ids[0]] and byID[ids[1]].
 	pos [3]int32
+
+	// leadMS is how long before the expiry the notice is due, in
+	// milliseconds (at most defaultNoticeLead); 0 once sent, or for none.
+	// Guarded by mu. (It and the small fields above sit where they leave
+	// no padding: a Conn is one allocation, 208 bytes.)
+	leadMS uint32
+}
+
+// ending is how a life ended: made when it ends, so that a live
+// connection does not carry it.
+type ending struct {
+	why  string // Event.Reason
+	text string // the close reason sent, when the end was ours
+	code websocket.StatusCode
 }
 
 // endpoint is the connection a life ends: a Conn's Socket, or the
@@ -104,7 +112,7 @@ func (l *life) begin(ids [2]ticket.Key) error {
 func (l *life) attach(ep endpoint) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ended {
+	if l.fin != nil {
 		return false
 	}
 	l.ep = ep
@@ -131,19 +139,19 @@ func (l *life) set(p *Principal, ids [2]ticket.Key) bool {
 // armLocked (re)arms the one timer: for the expiry notice, if l sends
 // them and there is time for one, else for the expiry. l.mu is held.
 func (l *life) armLocked(p *Principal) {
-	l.lead = 0
+	l.leadMS = 0
 	d := time.Until(p.ExpiresAt)
-	if l.ended || p.ExpiresAt.IsZero() || d <= 0 {
+	if l.fin != nil || p.ExpiresAt.IsZero() || d <= 0 {
 		if l.timer != nil {
 			l.timer.Stop()
 		}
-		if !l.ended && !p.ExpiresAt.IsZero() {
+		if l.fin == nil && !p.ExpiresAt.IsZero() {
 			go l.fire() // checked when accepted; time moved on since
 		}
 		return
 	}
-	if lead := min(defaultNoticeLead, d/2); l.ep != nil && l.ep.takesNotices() && lead > 0 {
-		l.lead, d = lead, d-lead
+	if lead := min(defaultNoticeLead, d/2).Truncate(time.Millisecond); l.ep != nil && l.ep.takesNotices() && lead > 0 {
+		l.leadMS, d = uint32(lead.Milliseconds()), d-lead
 	}
 	if l.timer == nil {
 		l.timer = time.AfterFunc(d, l.fire)
@@ -159,7 +167,7 @@ func (l *life) armLocked(p *Principal) {
 func (l *life) fire() {
 	l.mu.Lock()
 	exp := l.principal.Load().ExpiresAt
-	if l.ended || exp.IsZero() {
+	if l.fin != nil || exp.IsZero() {
 		l.mu.Unlock()
 		return
 	}
@@ -168,8 +176,8 @@ func (l *life) fire() {
 	case left <= 0:
 		l.mu.Unlock()
 		l.endByUs("expired", transport.CloseUnauthenticated, refusals[kindExpired].text)
-	case l.lead > 0 && left <= l.lead:
-		l.lead = 0
+	case l.leadMS > 0 && left <= time.Duration(l.leadMS)*time.Millisecond:
+		l.leadMS = 0
 		l.timer.Reset(left)
 		ep := l.ep
 		l.mu.Unlock()
@@ -263,7 +271,7 @@ func (l *life) handlerContext() context.Context {
 	hs := &handlerState{done: make(chan struct{})}
 	l.mu.Lock()
 	l.hs = hs
-	ended := l.ended
+	ended := l.fin != nil
 	l.mu.Unlock()
 	if ended {
 		l.cancelHandler()
@@ -357,11 +365,11 @@ func (h *handlerCtx) String() string { return "wsauth handler context" }
 // l.
 func (l *life) finish(why string, code websocket.StatusCode, text string, byUs bool) (endpoint, bool) {
 	l.mu.Lock()
-	if l.ended {
+	if l.fin != nil {
 		l.mu.Unlock()
 		return nil, false
 	}
-	l.ended, l.why, l.code, l.text = true, why, uint16(code), text
+	l.fin = &ending{why: why, text: text, code: code}
 	l.byUs.Store(byUs)
 	if l.timer != nil {
 		l.timer.Stop()
@@ -377,12 +385,15 @@ func (l *life) finish(why string, code websocket.StatusCode, text string, byUs b
 func (l *life) endedByUs() (websocket.StatusCode, string, string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return websocket.StatusCode(l.code), l.text, l.why, l.byUs.Load()
+	if l.fin == nil {
+		return 0, "", "", false
+	}
+	return l.fin.code, l.fin.text, l.fin.why, l.byUs.Load()
 }
 
 func (l *life) emitClosed() {
 	l.mu.Lock()
-	e := Event{Kind: EventClosed, Reason: l.why, Subject: l.principal.Load().Subject, Addr: l.addr, Code: int(l.code), Duration: time.Since(epoch) - time.Duration(l.start)}
+	e := Event{Kind: EventClosed, Reason: l.fin.why, Subject: l.principal.Load().Subject, Addr: l.addr, Code: int(l.fin.code), Duration: time.Since(epoch) - time.Duration(l.start)}
 	if l.cut && l.byUs.Load() {
 		e.Code = int(websocket.StatusAbnormalClosure)
 	}
