@@ -68,7 +68,7 @@ func (c *Conn) Read(ctx context.Context) (Message, error) {
 		return *m, nil
 	}
 	for {
-		typ, b, err := c.sock.Read(ctx)
+		typ, b, err := c.sock.Read(c.socketContext(ctx))
 		if err != nil {
 			return Message{}, c.ioErr("read", err)
 		}
@@ -98,7 +98,7 @@ func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) e
 	if c.expired() {
 		return c.endedErr("write")
 	}
-	if err := c.sock.Write(ctx, typ, p); err != nil {
+	if err := c.sock.Write(c.socketContext(ctx), typ, p); err != nil {
 		return c.ioErr("write", err)
 	}
 	return nil

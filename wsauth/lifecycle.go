@@ -32,7 +32,7 @@ type life struct {
 
 	mu    sync.Mutex
 	ep    endpoint      // nil until attached
-	hs    *handlerState // the handler's context's; nil for none
+	hs    *handlerState // the handler's context's, once asked for; nil again once it is done
 	timer *time.Timer   // the expiry notice's, then the expiry's; made once, then Reset
 	fin   *ending       // how l ended; nil while it lives
 	// byUs: ended by us (expiry, revocation, a refused credential), so
@@ -40,6 +40,8 @@ type life struct {
 	// check of it takes no lock; set under mu with the rest of the end.
 	byUs atomic.Bool
 	cut  bool // the endpoint cuts the connection (Middleware): the client sees 1006
+	// hended: the handler's context is done (cancelHandler). Guarded by mu.
+	hended bool
 
 	// Registry indexes, guarded by the Registry's lock; the subject is
 	// the principal's, which never changes.
@@ -240,24 +242,28 @@ func (l *life) endByPeer(why string, code websocket.StatusCode) {
 	}
 }
 
-// cancelHandler ends the handler's context, if it has one: its Done
-// closes and the functions registered with its AfterFunc start.
+// cancelHandler ends the handler's context: its Done closes and the
+// functions registered with its AfterFunc start.
 func (l *life) cancelHandler() {
 	l.mu.Lock()
-	hs := l.hs
-	if hs == nil || hs.ended {
+	if l.hended {
 		l.mu.Unlock()
 		return
 	}
-	hs.ended = true
-	close(hs.done)
-	one, more := hs.one, hs.more
-	hs.one, hs.more = nil, nil
+	l.hended = true
+	hs := l.hs
+	l.hs = nil
 	l.mu.Unlock()
-	if one != nil {
-		go one.f()
+	if hs == nil {
+		return // no Done asked for, no AfterFunc registered
 	}
-	for a := range more {
+	if hs.done != nil {
+		close(hs.done)
+	}
+	if hs.one != nil {
+		go hs.one.f()
+	}
+	for a := range hs.more {
 		go a.f()
 	}
 }
@@ -267,32 +273,48 @@ func (l *life) cancelHandler() {
 // then (cancelHandler). The connection's life is wsauth's to end: a
 // router's request timeout (chi's middleware.Timeout) cancels the
 // request's context, and would cut every socket after it.
-func (l *life) handlerContext() context.Context {
-	hs := &handlerState{done: make(chan struct{})}
-	l.mu.Lock()
-	l.hs = hs
-	ended := l.fin != nil
-	l.mu.Unlock()
-	if ended {
-		l.cancelHandler()
+//
+// The context is l itself (handlerCtx), not a context.WithCancel over
+// l.values(), which would cost a connection 96 bytes (the cancelCtx and
+// its CancelFunc), and 180 more once coder/websocket registers its
+// AfterFunc for a Read (the cancelCtx's map of children). Its state is
+// made only when asked for (Done, AfterFunc): Conn.Read and Conn.Write
+// hand the socket l.values() in its place (socketContext), so that a
+// handler that only passes its context to them costs nothing here.
+func (l *life) handlerContext() context.Context { return (*handlerCtx)(l) }
+
+// socketContext returns the context to give the socket for ctx: for the
+// handler's context, l.values(), which has no Done, so that the socket
+// neither registers with it nor keeps anything of it. That changes
+// nothing: the handler's context ends only once the connection is closed
+// (cancelHandler runs after the close), which ends the socket's calls.
+func (l *life) socketContext(ctx context.Context) context.Context {
+	if h, ok := ctx.(*handlerCtx); ok && h == (*handlerCtx)(l) {
+		return l.values()
 	}
-	return (*handlerCtx)(l)
+	return ctx
 }
 
-// handlerState is what the handler's context adds to l. The context is l
-// itself (handlerCtx), not a context.WithCancel over l.values(), which
-// would cost a connection 96 bytes more (the cancelCtx and its
-// CancelFunc); its AfterFunc lets the contexts derived from it
-// (context.WithTimeout, context.AfterFunc) be cancelled with it without a
-// goroutine each, as they are under a cancelCtx. Guarded by l.mu.
+// handlerState is what the handler's context adds to l once Done or
+// AfterFunc is called. Guarded by l.mu.
 type handlerState struct {
-	done chan struct{}
+	done chan struct{} // made by Done
 	// The AfterFuncs registered and not yet stopped or started: one, and
-	// any more. coder/websocket registers one for each Read, and stops it
-	// when the Read returns: an idle connection has one.
-	one   *afterFunc
-	more  map[*afterFunc]struct{}
-	ended bool
+	// any more. An AfterFunc lets a context derived from this one
+	// (context.WithTimeout, context.AfterFunc) be cancelled with it
+	// without a goroutine of its own, as under a cancelCtx; the first has
+	// a place of its own, as most contexts have one child at a time.
+	one  *afterFunc
+	more map[*afterFunc]struct{}
+}
+
+// state returns l's handlerState, made if need be. l.mu is held and the
+// handler's context is not done.
+func (h *handlerCtx) state() *handlerState {
+	if h.hs == nil {
+		h.hs = &handlerState{}
+	}
+	return h.hs
 }
 
 type afterFunc struct {
@@ -305,6 +327,9 @@ func (a *afterFunc) stop() bool {
 	a.h.mu.Lock()
 	defer a.h.mu.Unlock()
 	hs := a.h.hs
+	if hs == nil {
+		return false // the context is done: a has started
+	}
 	if hs.one == a {
 		hs.one = nil
 		return true
@@ -320,13 +345,31 @@ type handlerCtx life
 
 func (h *handlerCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-// Done is never nil: the context is made with its channel.
-func (h *handlerCtx) Done() <-chan struct{} { return h.hs.done }
+func (h *handlerCtx) Done() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hended {
+		return closedChan
+	}
+	hs := h.state()
+	if hs.done == nil {
+		hs.done = make(chan struct{})
+	}
+	return hs.done
+}
+
+// closedChan is the Done of a handler's context that ended before its
+// Done was asked for.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (h *handlerCtx) Err() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.hs.ended {
+	if h.hended {
 		return context.Canceled
 	}
 	return nil
@@ -340,19 +383,20 @@ func (h *handlerCtx) Value(key any) any { return (*lifeValues)(h).Value(key) }
 // every context derived from this one.
 func (h *handlerCtx) AfterFunc(f func()) (stop func() bool) {
 	h.mu.Lock()
-	if h.hs.ended {
+	if h.hended {
 		h.mu.Unlock()
 		go f()
 		return func() bool { return false }
 	}
+	hs := h.state()
 	a := &afterFunc{f: f, h: h}
 	switch {
-	case h.hs.one == nil:
-		h.hs.one = a
-	case h.hs.more == nil:
-		h.hs.more = map[*afterFunc]struct{}{a: {}}
+	case hs.one == nil:
+		hs.one = a
+	case hs.more == nil:
+		hs.more = map[*afterFunc]struct{}{a: {}}
 	default:
-		h.hs.more[a] = struct{}{}
+		hs.more[a] = struct{}{}
 	}
 	h.mu.Unlock()
 	return a.stop

@@ -2,6 +2,7 @@ package wsauth
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 	"testing"
@@ -94,4 +95,85 @@ func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
 			t.Fatalf("ended %q by us %v", why, ok)
 		}
 	})
+}
+
+// ctxSocket is a Socket that records the context of each Read and Write.
+type ctxSocket struct {
+	mu   sync.Mutex
+	ctxs []context.Context
+}
+
+func (s *ctxSocket) record(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ctxs = append(s.ctxs, ctx)
+}
+
+func (s *ctxSocket) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	s.record(ctx)
+	return websocket.MessageText, []byte("hi"), nil
+}
+
+func (s *ctxSocket) Write(ctx context.Context, _ websocket.MessageType, _ []byte) error {
+	s.record(ctx)
+	return nil
+}
+
+func (s *ctxSocket) Close(websocket.StatusCode, string) error { return nil }
+func (s *ctxSocket) SetReadLimit(int64)                       {}
+
+// TestSocketContext: Read and Write give the socket a context without
+// Done for the handler's context, so that the socket registers nothing
+// with it and the handler's context makes no state of its own; its values
+// are there still. Any other context reaches the socket as it is.
+func TestSocketContext(t *testing.T) {
+	a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) {
+		return Principal{}, errors.New("unused")
+	}), Query{}, nil)
+	s := &ctxSocket{}
+	type key struct{}
+	c := &Conn{sock: s}
+	c.init(a, context.WithValue(context.Background(), key{}, "v"), netip.Addr{}, time.Now(), Principal{Subject: "alice"})
+	hctx := c.handlerContext()
+	own, cancel := context.WithCancel(hctx)
+	defer cancel()
+	for _, ctx := range []context.Context{hctx, own} {
+		if _, err := c.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, ctx := range s.ctxs[:2] {
+		if ctx.Done() != nil || ctx.Value(key{}) != "v" {
+			t.Errorf("call %d on the handler's context: the socket got a context with Done %v, value %v", i, ctx.Done(), ctx.Value(key{}))
+		}
+		if p, ok := PrincipalFrom(ctx); !ok || p.Subject != "alice" {
+			t.Errorf("call %d on the handler's context: no principal in the socket's context", i)
+		}
+	}
+	for i, ctx := range s.ctxs[2:] {
+		if ctx != own {
+			t.Errorf("call %d on a context of the handler's own: the socket got another", i)
+		}
+	}
+	c.mu.Lock()
+	made := c.hs != nil
+	c.mu.Unlock()
+	// own was derived from hctx: it registered an AfterFunc, so the
+	// state exists; a Conn read and written only with hctx has none.
+	if !made {
+		t.Error("a context derived from the handler's registered no AfterFunc")
+	}
+	c2 := &Conn{sock: &ctxSocket{}}
+	c2.init(a, context.Background(), netip.Addr{}, time.Now(), Principal{Subject: "bob"})
+	if _, err := c2.Read(c2.handlerContext()); err != nil {
+		t.Fatal(err)
+	}
+	if c2.hs != nil {
+		t.Error("reading on the handler's context made its state")
+	}
 }
