@@ -370,11 +370,13 @@ func idSlotOf(k ticket.Key) idSlot {
 	return max(idSlot(binary.LittleEndian.Uint64(k[:8])), 1)
 }
 
-// idSlots returns the slots of ids, the second 0 if it is the first's
-// (one entry, removed once).
+// idSlots returns the slots of ids, the second 0 if it is the first's,
+// whether the two keys are equal or only share a slot: a connection is
+// filed once under a slot, and removed once (carries tells its two IDs
+// apart).
 func idSlots(ids [2]ticket.Key) [2]idSlot {
 	s := [2]idSlot{idSlotOf(ids[0]), idSlotOf(ids[1])}
-	if ids[1] == ids[0] {
+	if s[1] == s[0] {
 		s[1] = 0
 	}
 	return s

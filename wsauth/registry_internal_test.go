@@ -176,6 +176,58 @@ func TestIDSlotShared(t *testing.T) {
 	}
 }
 
+// TestIDSlotsCollide: connections whose revocation IDs share slots, even
+// a connection's own two IDs, are filed and removed in any order without
+// a position going stale: four keys in one slot, random pairs of them,
+// random adds, re-indexes and removes.
+func TestIDSlotsCollide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var keys [4]ticket.Key
+	for i := range keys {
+		keys[i] = ticket.DenyKey("k")
+		keys[i][31] ^= byte(i + 1)
+	}
+	pair := func() [2]ticket.Key { return [2]ticket.Key{keys[rng.IntN(4)], keys[rng.IntN(4)]} }
+	r := NewRegistry(nil, nil)
+	live := map[*life]bool{}
+	for step := range 2000 {
+		switch op := rng.IntN(10); {
+		case op < 5 || len(live) == 0:
+			l, p := new(life), &Principal{Subject: "alice"}
+			l.principal.Store(p)
+			if !r.add(l, p, pair()) {
+				t.Fatalf("step %d: add refused", step)
+			}
+			live[l] = true
+		case op < 7:
+			for l := range live {
+				if !r.reindex(l, l.principal.Load(), pair()) {
+					t.Fatalf("step %d: reindex refused", step)
+				}
+				break
+			}
+		default:
+			for l := range live {
+				r.remove(l)
+				delete(live, l)
+				break
+			}
+		}
+		n := 0
+		for k, ls := range r.byID.all(t) {
+			for i, l := range ls {
+				if !live[l] || l.ids[0] != k || int(l.pos[1]) != i || l.ids[1] != 0 {
+					t.Fatalf("step %d: a connection misfiled under its slot", step)
+				}
+				n++
+			}
+		}
+		if n != len(live) {
+			t.Fatalf("step %d: %d filed, %d live", step, n, len(live))
+		}
+	}
+}
+
 // TestRevocationTimeIsTheRevocations: a subject revocation that reaches a
 // node late (the bus) covers the credentials issued before it was made,
 // not those issued before it arrived.
