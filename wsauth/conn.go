@@ -68,7 +68,11 @@ func (c *Conn) Read(ctx context.Context) (Message, error) {
 		return *m, nil
 	}
 	for {
-		typ, b, err := c.sock.Read(c.socketContext(ctx))
+		sctx, counted := c.socketContext(ctx)
+		typ, b, err := c.sock.Read(sctx)
+		if counted {
+			c.socketDone()
+		}
 		if err != nil {
 			return Message{}, c.ioErr("read", err)
 		}
@@ -98,7 +102,12 @@ func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) e
 	if c.expired() {
 		return c.endedErr("write")
 	}
-	if err := c.sock.Write(c.socketContext(ctx), typ, p); err != nil {
+	sctx, counted := c.socketContext(ctx)
+	err := c.sock.Write(sctx, typ, p)
+	if counted {
+		c.socketDone()
+	}
+	if err != nil {
 		return c.ioErr("write", err)
 	}
 	return nil
@@ -140,6 +149,9 @@ func (c *Conn) eventCtx() context.Context { return c.values() }
 
 // closeWith implements endpoint: wsauth ending the connection.
 func (c *Conn) closeWith(code websocket.StatusCode, reason string) { c.sock.Close(code, reason) }
+
+// abort implements aborter.
+func (c *Conn) abort() { closeNow(c.sock) }
 
 // takesNotices implements endpoint: the in-band strategies' connections
 // can refresh.

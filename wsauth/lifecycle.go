@@ -32,30 +32,32 @@ type life struct {
 
 	mu    sync.Mutex
 	ep    endpoint      // nil until attached
-	hs    *handlerState // the handler's context's, once asked for; nil again once it is done
+	hs    *handlerState // the handler's context's, once asked for
 	timer *time.Timer   // the expiry notice's, then the expiry's; made once, then Reset
 	fin   *ending       // how l ended; nil while it lives
 	// byUs: ended by us (expiry, revocation, a refused credential), so
 	// Read and Write fail with endedErr. Atomic, so that every frame's
 	// check of it takes no lock; set under mu with the rest of the end.
 	byUs atomic.Bool
-	cut  bool // the endpoint cuts the connection (Middleware): the client sees 1006
-	// hended: the handler's context is done (cancelHandler). Guarded by mu.
-	hended bool
+	// calls is handlerEnded once the handler's context is done (set
+	// under mu), plus the number of Conn's socket calls under way that
+	// were given l.values() for it (socketContext).
+	calls atomic.Uint32
 
 	// Registry indexes, guarded by the Registry's lock; the subject is
 	// the principal's, which never changes.
-	registered bool
-	ids        [2]idSlot // the slots of the revocation IDs (Principal.revocationIDs)
+	ids [2]idSlot // the slots of the revocation IDs (Principal.revocationIDs)
 	// pos is l's index in the Registry's slices: bySubject[subject], then
 	// byID[ids[0]] and byID[ids[1]].
 	pos [3]int32
 
 	// leadMS is how long before the expiry the notice is due, in
-	// milliseconds (at most defaultNoticeLead); 0 once sent, or for none.
-	// Guarded by mu. (It and the small fields above sit where they leave
-	// no padding: a Conn is one allocation, 208 bytes.)
-	leadMS uint32
+	// milliseconds (at most defaultNoticeLead, 30,000); 0 once sent, or
+	// for none. Guarded by mu. (It and the small fields around it sit
+	// where they leave no padding: a Conn is one allocation, 208 bytes.)
+	leadMS     uint16
+	registered bool // guarded by the Registry's lock
+	cut        bool // the endpoint cuts the connection (Middleware): the client sees 1006
 }
 
 // ending is how a life ended: made when it ends, so that a live
@@ -153,7 +155,7 @@ func (l *life) armLocked(p *Principal) {
 		return
 	}
 	if lead := min(defaultNoticeLead, d/2).Truncate(time.Millisecond); l.ep != nil && l.ep.takesNotices() && lead > 0 {
-		l.leadMS, d = uint32(lead.Milliseconds()), d-lead
+		l.leadMS, d = uint16(lead.Milliseconds()), d-lead
 	}
 	if l.timer == nil {
 		l.timer = time.AfterFunc(d, l.fire)
@@ -242,31 +244,47 @@ func (l *life) endByPeer(why string, code websocket.StatusCode) {
 	}
 }
 
-// cancelHandler ends the handler's context: its Done closes and the
-// functions registered with its AfterFunc start.
+// cancelHandler ends the handler's context: its Done closes, the
+// functions registered with its AfterFunc start, and if socket calls
+// given l.values() for it are under way, the connection is cut, as the
+// socket would cut it for a context of its own that ends.
 func (l *life) cancelHandler() {
 	l.mu.Lock()
-	if l.hended {
+	old := l.calls.Or(handlerEnded)
+	if old&handlerEnded != 0 {
 		l.mu.Unlock()
 		return
 	}
-	l.hended = true
-	hs := l.hs
-	l.hs = nil
+	var one *afterFunc
+	var more map[*afterFunc]struct{}
+	if hs := l.hs; hs != nil {
+		if hs.done != nil {
+			close(hs.done) // under mu, so that Err and Done agree
+		}
+		one, more = hs.one, hs.more
+		hs.one, hs.more = nil, nil
+	}
+	ep := l.ep
 	l.mu.Unlock()
-	if hs == nil {
-		return // no Done asked for, no AfterFunc registered
+	if old != 0 {
+		if a, ok := ep.(aborter); ok {
+			a.abort()
+		}
 	}
-	if hs.done != nil {
-		close(hs.done)
+	if one != nil {
+		go one.f()
 	}
-	if hs.one != nil {
-		go hs.one.f()
-	}
-	for a := range hs.more {
+	for a := range more {
 		go a.f()
 	}
 }
+
+// handlerEnded is the bit of life.calls that says the handler's context
+// is done.
+const handlerEnded = 1 << 31
+
+// aborter is an endpoint that can cut its connection at once.
+type aborter interface{ abort() }
 
 // handlerContext returns the context of l's handler: the upgrade
 // request's values (l.ctx), with l's principal, done when l ends and only
@@ -283,17 +301,31 @@ func (l *life) cancelHandler() {
 // handler that only passes its context to them costs nothing here.
 func (l *life) handlerContext() context.Context { return (*handlerCtx)(l) }
 
-// socketContext returns the context to give the socket for ctx: for the
-// handler's context, l.values(), which has no Done, so that the socket
-// neither registers with it nor keeps anything of it. That changes
-// nothing: the handler's context ends only once the connection is closed
-// (cancelHandler runs after the close), which ends the socket's calls.
-func (l *life) socketContext(ctx context.Context) context.Context {
-	if h, ok := ctx.(*handlerCtx); ok && h == (*handlerCtx)(l) {
-		return l.values()
+// socketContext returns the context to give the socket for ctx, and
+// whether the call is counted in l.calls: if so, the caller runs
+// socketDone once the socket's call has returned. For the handler's
+// context it is l.values(), which has no Done, so that the socket neither
+// registers with it nor keeps anything of it; cancelHandler cuts the
+// connection if the context ends while such a call is under way. A call
+// that starts once the context is done gets the context itself, and the
+// socket sees it done. (Either the call sees handlerEnded, or
+// cancelHandler sees the call: both are atomic on one word.)
+func (l *life) socketContext(ctx context.Context) (context.Context, bool) {
+	if h, ok := ctx.(*handlerCtx); !ok || h != (*handlerCtx)(l) {
+		return ctx, false
 	}
-	return ctx
+	if l.calls.Add(1)&handlerEnded != 0 {
+		l.socketDone()
+		return ctx, false
+	}
+	return l.values(), true
 }
+
+// socketDone ends a call counted by socketContext.
+func (l *life) socketDone() { l.calls.Add(^uint32(0)) }
+
+// hended reports whether the handler's context is done.
+func (l *life) hended() bool { return l.calls.Load()&handlerEnded != 0 }
 
 // handlerState is what the handler's context adds to l once Done or
 // AfterFunc is called. Guarded by l.mu.
@@ -308,8 +340,7 @@ type handlerState struct {
 	more map[*afterFunc]struct{}
 }
 
-// state returns l's handlerState, made if need be. l.mu is held and the
-// handler's context is not done.
+// state returns l's handlerState, made if need be. l.mu is held.
 func (h *handlerCtx) state() *handlerState {
 	if h.hs == nil {
 		h.hs = &handlerState{}
@@ -326,10 +357,7 @@ type afterFunc struct {
 func (a *afterFunc) stop() bool {
 	a.h.mu.Lock()
 	defer a.h.mu.Unlock()
-	hs := a.h.hs
-	if hs == nil {
-		return false // the context is done: a has started
-	}
+	hs := a.h.hs // not nil: a is registered in it, or was
 	if hs.one == a {
 		hs.one = nil
 		return true
@@ -345,16 +373,19 @@ type handlerCtx life
 
 func (h *handlerCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
+// Done returns the same channel on every call: made when first asked for,
+// or closedChan if that is after the end.
 func (h *handlerCtx) Done() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.hended {
+	if h.hs != nil && h.hs.done != nil {
+		return h.hs.done
+	}
+	if (*life)(h).hended() {
 		return closedChan
 	}
 	hs := h.state()
-	if hs.done == nil {
-		hs.done = make(chan struct{})
-	}
+	hs.done = make(chan struct{})
 	return hs.done
 }
 
@@ -369,7 +400,7 @@ var closedChan = func() chan struct{} {
 func (h *handlerCtx) Err() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.hended {
+	if (*life)(h).hended() {
 		return context.Canceled
 	}
 	return nil
@@ -383,7 +414,7 @@ func (h *handlerCtx) Value(key any) any { return (*lifeValues)(h).Value(key) }
 // every context derived from this one.
 func (h *handlerCtx) AfterFunc(f func()) (stop func() bool) {
 	h.mu.Lock()
-	if h.hended {
+	if (*life)(h).hended() {
 		h.mu.Unlock()
 		go f()
 		return func() bool { return false }

@@ -177,3 +177,86 @@ func TestSocketContext(t *testing.T) {
 		t.Error("reading on the handler's context made its state")
 	}
 }
+
+// blockingSocket is a Socket whose Read blocks until its context is done
+// or it is closed.
+type blockingSocket struct {
+	ctxSocket
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (s *blockingSocket) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	s.record(ctx)
+	select {
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	case <-s.closed:
+		return 0, nil, errors.New("closed")
+	}
+}
+
+func (s *blockingSocket) CloseNow() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
+}
+
+// TestHandlerContextEndsSocketCalls: when the handler's context ends
+// without the connection having been closed first (a failed Write ends
+// the life as "gone" and closes nothing), a Read under way on it, which
+// the socket got l.values() for, is cut as a context of the socket's own
+// would cut it; a Read that starts after the end gets the done context
+// itself.
+func TestHandlerContextEndsSocketCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) {
+			return Principal{}, errors.New("unused")
+		}), Query{}, nil)
+		s := &blockingSocket{closed: make(chan struct{})}
+		c := &Conn{sock: s}
+		c.init(a, context.Background(), netip.Addr{}, time.Now(), Principal{Subject: "alice"})
+		if !c.attach(c) {
+			t.Fatal("attach refused")
+		}
+		hctx := c.handlerContext()
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Read(hctx)
+			done <- err
+		}()
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("Read returned before the end: %v", err)
+		default:
+		}
+		c.endByPeer("gone", websocket.StatusAbnormalClosure) // as ioErr does
+		synctest.Wait()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("the cut Read returned no error")
+			}
+		default:
+			t.Fatal("the handler's context ended, and a Read on it still blocks")
+		}
+		if _, err := c.Read(hctx); err == nil {
+			t.Fatal("a Read after the end succeeded")
+		}
+		s.mu.Lock()
+		last := s.ctxs[len(s.ctxs)-1]
+		s.mu.Unlock()
+		if last != hctx {
+			t.Error("a Read that starts after the end did not get the done context")
+		}
+		d := hctx.Done()
+		select {
+		case <-d:
+		default:
+			t.Error("Done, first asked for after the end, is not closed")
+		}
+		if hctx.Done() != d || hctx.Err() == nil {
+			t.Error("Done changed between calls, or Err is nil after the end")
+		}
+	})
+}

@@ -351,7 +351,11 @@ func checkHandlerContext(ctx context.Context, n int) error {
 	if stop() {
 		return errors.New("a second stop reported true")
 	}
-	<-ctx.Done()
+	done := ctx.Done()
+	<-done
+	if ctx.Done() != done {
+		return errors.New("Done returned another channel after the end")
+	}
 	<-ran
 	synctest.Wait() // the derived contexts are cancelled from goroutines of their own
 	for i, kid := range kids {

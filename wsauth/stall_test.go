@@ -261,3 +261,67 @@ func authFrame(t *testing.T, rt route, cred string) []byte {
 	}
 	return frame
 }
+
+// TestStalledWriterDoesNotPinTheConnection: a client that stops reading
+// stalls a handler's Write; a second Write, with a deadline of its own,
+// gives up waiting for the first and so ends the connection ("gone").
+// The handler's context ends then, and what is running on it must end
+// too: the stalled Write, a Read that was waiting for the client, and a
+// Read started afterwards. Were the socket left open, the connection,
+// unregistered already, would be held by the client for as long as it
+// likes, out of reach of Revoke and of its expiry.
+func TestStalledWriterDoesNotPinTheConnection(t *testing.T) {
+	for _, rt := range []route{queryRoute, firstMessageRoute} {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				served := make(chan struct{})
+				a := wsauth.New(verifier(), rt.strategy, nil)
+				n := newVNet(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+					defer close(served)
+					read, stalled := make(chan error, 1), make(chan error, 1)
+					go func() {
+						_, err := c.Read(ctx) // the client sends nothing
+						read <- err
+					}()
+					go func() {
+						big := make([]byte, 1<<20)
+						for {
+							if err := c.Write(ctx, websocket.MessageBinary, big); err != nil {
+								stalled <- err
+								return
+							}
+						}
+					}()
+					synctest.Wait() // the Read waits, the Write is stalled on full buffers
+					wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+					err := c.Write(wctx, websocket.MessageText, []byte("x"))
+					cancel()
+					if err == nil {
+						t.Error("a Write behind a stalled one succeeded")
+					}
+					if ctx.Err() == nil {
+						t.Error("the connection is gone and the handler's context is not done")
+					}
+					// Each of these blocks for good, and the bubble
+					// deadlocks, if the socket was left open.
+					if err := <-read; err == nil {
+						t.Error("the waiting Read returned a message")
+					}
+					if err := <-stalled; err == nil {
+						t.Error("the stalled Write returned no error")
+					}
+					if _, err := c.Read(ctx); err == nil {
+						t.Error("a Read after the end returned a message")
+					}
+				}))
+				ctx := vctx(t)
+				c, out := rt.dial(ctx, vURL, "alice-token", n.opts())
+				if c == nil {
+					t.Fatal(out)
+				}
+				defer c.CloseNow()
+				<-served // the client reads nothing
+			})
+		})
+	}
+}
