@@ -3,6 +3,7 @@ package wsauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -58,7 +59,9 @@ func (c *Conn) Socket() Socket { return c.sock }
 //
 // Once the connection has been ended by wsauth, Read returns an error
 // wrapping ErrExpired or ErrRevoked (or, for a later credential refused,
-// that refusal's error).
+// that refusal's error). A Read or Write the socket fails ends the
+// connection and closes it; once the handler's context is done, both
+// return context.Canceled.
 func (c *Conn) Read(ctx context.Context) (Message, error) {
 	if m := c.first; m != nil {
 		c.first = nil
@@ -68,11 +71,7 @@ func (c *Conn) Read(ctx context.Context) (Message, error) {
 		return *m, nil
 	}
 	for {
-		sctx, counted := c.socketContext(ctx)
-		typ, b, err := c.sock.Read(sctx)
-		if counted {
-			c.socketDone()
-		}
+		typ, b, err := c.sockRead(ctx)
 		if err != nil {
 			return Message{}, c.ioErr("read", err)
 		}
@@ -102,15 +101,36 @@ func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) e
 	if c.expired() {
 		return c.endedErr("write")
 	}
-	sctx, counted := c.socketContext(ctx)
-	err := c.sock.Write(sctx, typ, p)
-	if counted {
-		c.socketDone()
-	}
-	if err != nil {
+	if err := c.sockWrite(ctx, typ, p); err != nil {
 		return c.ioErr("write", err)
 	}
 	return nil
+}
+
+// sockRead and sockWrite call the socket with the context socketContext
+// gives for ctx, and end a counted call however the socket's returns.
+// Once the handler's context is done they do not call it: a Socket's Read
+// need not watch its context.
+func (c *Conn) sockRead(ctx context.Context) (websocket.MessageType, []byte, error) {
+	sctx, counted, err := c.socketContext(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if counted {
+		defer c.socketDone()
+	}
+	return c.sock.Read(sctx)
+}
+
+func (c *Conn) sockWrite(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	sctx, counted, err := c.socketContext(ctx)
+	if err != nil {
+		return err
+	}
+	if counted {
+		defer c.socketDone()
+	}
+	return c.sock.Write(sctx, typ, p)
 }
 
 // Close closes the connection with a close handshake, as websocket.Conn's
@@ -137,8 +157,11 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 // CloseNow closes the connection without a close handshake, where the
 // Socket can (coder/websocket can); otherwise it closes with 1001.
 func (c *Conn) CloseNow() error {
+	// The socket first: ending the life may cut it too (cancelHandler),
+	// and this call's answer should be its own.
+	err := closeNow(c.sock)
 	c.endByPeer("closed", websocket.StatusAbnormalClosure)
-	return closeNow(c.sock)
+	return err
 }
 
 // peer is the Peer of later credentials: the upgrade request.
@@ -205,7 +228,11 @@ func (c *Conn) endedErr(op string) error {
 }
 
 // ioErr explains a failed read or write: an end of wsauth's own, or the
-// peer gone, which ends the connection.
+// peer gone, which ends the connection. The socket is closed with it (a
+// write that gave up waiting for another leaves coder/websocket's open):
+// a connection out of the Registry must not stay open. A read over the
+// limit is the exception: the handler's Close reads on until the peer's
+// close frame, so that the peer sees the 1009.
 func (c *Conn) ioErr(op string, err error) error {
 	if e := c.endedErr(op); e != nil {
 		return fmt.Errorf("%w: %w", e, err)
@@ -213,6 +240,9 @@ func (c *Conn) ioErr(op string, err error) error {
 	code := websocket.CloseStatus(err)
 	if code == -1 {
 		code = websocket.StatusAbnormalClosure
+	}
+	if !errors.Is(err, websocket.ErrMessageTooBig) {
+		closeNow(c.sock)
 	}
 	c.endByPeer("gone", code)
 	return err

@@ -306,19 +306,19 @@ func (l *life) handlerContext() context.Context { return (*handlerCtx)(l) }
 // socketDone once the socket's call has returned. For the handler's
 // context it is l.values(), which has no Done, so that the socket neither
 // registers with it nor keeps anything of it; cancelHandler cuts the
-// connection if the context ends while such a call is under way. A call
-// that starts once the context is done gets the context itself, and the
-// socket sees it done. (Either the call sees handlerEnded, or
+// connection if the context ends while such a call is under way. Once
+// the handler's context is done, it returns context.Canceled and the
+// caller makes no call. (Either the call sees handlerEnded, or
 // cancelHandler sees the call: both are atomic on one word.)
-func (l *life) socketContext(ctx context.Context) (context.Context, bool) {
+func (l *life) socketContext(ctx context.Context) (context.Context, bool, error) {
 	if h, ok := ctx.(*handlerCtx); !ok || h != (*handlerCtx)(l) {
-		return ctx, false
+		return ctx, false, nil
 	}
 	if l.calls.Add(1)&handlerEnded != 0 {
 		l.socketDone()
-		return ctx, false
+		return nil, false, context.Canceled
 	}
-	return l.values(), true
+	return l.values(), true, nil
 }
 
 // socketDone ends a call counted by socketContext.

@@ -196,9 +196,16 @@ func (s *blockingSocket) Read(ctx context.Context) (websocket.MessageType, []byt
 	}
 }
 
+func (s *blockingSocket) Write(ctx context.Context, _ websocket.MessageType, _ []byte) error {
+	_, _, err := s.Read(ctx)
+	return err
+}
+
+// CloseNow fails once closed, as coder/websocket's does.
 func (s *blockingSocket) CloseNow() error {
-	s.once.Do(func() { close(s.closed) })
-	return nil
+	err := errors.New("already closed")
+	s.once.Do(func() { close(s.closed); err = nil })
+	return err
 }
 
 // TestHandlerContextEndsSocketCalls: when the handler's context ends
@@ -240,14 +247,19 @@ func TestHandlerContextEndsSocketCalls(t *testing.T) {
 		default:
 			t.Fatal("the handler's context ended, and a Read on it still blocks")
 		}
-		if _, err := c.Read(hctx); err == nil {
-			t.Fatal("a Read after the end succeeded")
+		s.mu.Lock()
+		calls := len(s.ctxs)
+		s.mu.Unlock()
+		if _, err := c.Read(hctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a Read after the end: %v, want context.Canceled", err)
+		}
+		if err := c.Write(hctx, websocket.MessageText, nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a Write after the end: %v, want context.Canceled", err)
 		}
 		s.mu.Lock()
-		last := s.ctxs[len(s.ctxs)-1]
-		s.mu.Unlock()
-		if last != hctx {
-			t.Error("a Read that starts after the end did not get the done context")
+		defer s.mu.Unlock()
+		if len(s.ctxs) != calls {
+			t.Error("a call after the end reached the socket, whose Read need not watch its context")
 		}
 		d := hctx.Done()
 		select {
@@ -257,6 +269,50 @@ func TestHandlerContextEndsSocketCalls(t *testing.T) {
 		}
 		if hctx.Done() != d || hctx.Err() == nil {
 			t.Error("Done changed between calls, or Err is nil after the end")
+		}
+	})
+}
+
+// TestHandlerContextEndCutsWrites: a Write under way on the handler's
+// context is counted like a Read, and cut when the context ends; the
+// handler's own CloseNow, with a Read under way, answers for itself.
+func TestHandlerContextEndCutsWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) {
+			return Principal{}, errors.New("unused")
+		}), Query{}, nil)
+		newConn := func() (*Conn, context.Context) {
+			c := &Conn{sock: &blockingSocket{closed: make(chan struct{})}}
+			c.init(a, context.Background(), netip.Addr{}, time.Now(), Principal{Subject: "alice"})
+			if !c.attach(c) {
+				t.Fatal("attach refused")
+			}
+			return c, c.handlerContext()
+		}
+		c, hctx := newConn()
+		wrote := make(chan error, 1)
+		go func() { wrote <- c.Write(hctx, websocket.MessageText, []byte("x")) }()
+		synctest.Wait()
+		c.cancelHandler()
+		synctest.Wait()
+		select {
+		case err := <-wrote:
+			if err == nil {
+				t.Error("the cut Write returned no error")
+			}
+		default:
+			t.Fatal("the handler's context ended, and a Write on it still blocks")
+		}
+
+		c, hctx = newConn()
+		read := make(chan error, 1)
+		go func() { _, err := c.Read(hctx); read <- err }()
+		synctest.Wait()
+		if err := c.CloseNow(); err != nil {
+			t.Errorf("CloseNow with a Read under way: %v", err)
+		}
+		if err := <-read; err == nil {
+			t.Error("the Read under CloseNow returned no error")
 		}
 	})
 }
