@@ -64,8 +64,12 @@ import (
 
 // kinds are the server flavours measured, bare first: it is the baseline.
 // bare-echo is bare whose server has echoed one frame, as an in-band
-// strategy has read and answered (auth_ok) one.
-var kinds = []string{"bare", "bare-echo", "query", "subprotocol", "first-message", "first-message-jwt", "per-message"}
+// strategy has read and answered (auth_ok) one. bare reads with the
+// request's context, as coder/websocket's examples do, which registers
+// each Read with it (context.AfterFunc: a map of children and a Done
+// channel per connection); bare-nodone reads with a context without Done,
+// as wsauth's Conn gives the socket for a handler's context.
+var kinds = []string{"bare", "bare-echo", "bare-nodone", "query", "subprotocol", "first-message", "first-message-jwt", "per-message"}
 
 const keyEnv = "CONNMEM_KEY"
 
@@ -278,7 +282,7 @@ func dial(kind, base string, hc *http.Client, key []byte, i int) (*websocket.Con
 	var c *websocket.Conn
 	var err error
 	switch kind {
-	case "bare":
+	case "bare", "bare-nodone":
 		c, _, err = websocket.Dial(ctx, ws, opts)
 	case "bare-echo":
 		if c, _, err = websocket.Dial(ctx, ws, opts); err == nil {
@@ -388,6 +392,20 @@ func runServer(kind string) error {
 			defer c.CloseNow()
 			for {
 				if _, _, err := c.Read(r.Context()); err != nil {
+					return
+				}
+			}
+		})
+	case "bare-nodone":
+		ws = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			ctx := context.WithoutCancel(r.Context())
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
 					return
 				}
 			}
