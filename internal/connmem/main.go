@@ -383,27 +383,18 @@ func runServer(kind string) error {
 	})
 	var ws http.Handler
 	switch kind {
-	case "bare":
+	case "bare", "bare-nodone":
+		noDone := kind == "bare-nodone"
 		ws = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, err := websocket.Accept(w, r, nil)
 			if err != nil {
 				return
 			}
 			defer c.CloseNow()
-			for {
-				if _, _, err := c.Read(r.Context()); err != nil {
-					return
-				}
+			ctx := r.Context()
+			if noDone {
+				ctx = context.WithoutCancel(ctx)
 			}
-		})
-	case "bare-nodone":
-		ws = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := websocket.Accept(w, r, nil)
-			if err != nil {
-				return
-			}
-			defer c.CloseNow()
-			ctx := context.WithoutCancel(r.Context())
 			for {
 				if _, _, err := c.Read(ctx); err != nil {
 					return
