@@ -239,14 +239,7 @@ func TestHandlerContextEndsSocketCalls(t *testing.T) {
 		}
 		c.endByPeer("gone", websocket.StatusAbnormalClosure) // as ioErr does
 		synctest.Wait()
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatal("the cut Read returned no error")
-			}
-		default:
-			t.Fatal("the handler's context ended, and a Read on it still blocks")
-		}
+		wantCut(t, done, "Read")
 		s.mu.Lock()
 		calls := len(s.ctxs)
 		s.mu.Unlock()
@@ -295,14 +288,7 @@ func TestHandlerContextEndCutsWrites(t *testing.T) {
 		synctest.Wait()
 		c.cancelHandler()
 		synctest.Wait()
-		select {
-		case err := <-wrote:
-			if err == nil {
-				t.Error("the cut Write returned no error")
-			}
-		default:
-			t.Fatal("the handler's context ended, and a Write on it still blocks")
-		}
+		wantCut(t, wrote, "Write")
 
 		c, hctx = newConn()
 		read := make(chan error, 1)
@@ -315,4 +301,18 @@ func TestHandlerContextEndCutsWrites(t *testing.T) {
 			t.Error("the Read under CloseNow returned no error")
 		}
 	})
+}
+
+// wantCut fails t unless the call reporting on result, in a synctest
+// bubble that has just settled, has returned an error.
+func wantCut(t *testing.T, result <-chan error, call string) {
+	t.Helper()
+	select {
+	case err := <-result:
+		if err == nil {
+			t.Errorf("the cut %s returned no error", call)
+		}
+	default:
+		t.Fatalf("the handler's context ended, and a %s on it still blocks", call)
+	}
 }
