@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -48,6 +49,25 @@ func newNode(t *testing.T, cfg config) *node {
 	return &node{srv: s, ts: ts}
 }
 
+// newMemNode is newNode on an in-memory network, for a test in a
+// synctest bubble (made inside it): its time is the bubble's.
+func newMemNode(t *testing.T, cfg config) *node {
+	t.Helper()
+	if cfg.Key == nil {
+		cfg.Key = testKey
+	}
+	s, err := newServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := wsauthtest.NewMemServer(t, s.Handler())
+	t.Cleanup(func() { s.Close() })
+	return &node{srv: s, ts: ts}
+}
+
+// httpURL is the node's base URL with the http scheme.
+func (n *node) httpURL() string { return "http" + strings.TrimPrefix(n.ts.URL, "ws") }
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -57,7 +77,7 @@ func testCtx(t *testing.T) context.Context {
 // post sends a JSON POST with an optional session cookie.
 func (n *node) post(t *testing.T, path, cookie, body string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, n.ts.HTTP.URL+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, n.httpURL()+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +85,7 @@ func (n *node) post(t *testing.T, path, cookie, body string) (*http.Response, []
 	if cookie != "" {
 		req.Header.Set("Cookie", sessionCookie+"="+cookie)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := n.ts.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,15 +633,22 @@ func TestBadFrames(t *testing.T) {
 
 // TestTokenExpiry: on /ws/jwt a client that sends no fresh token is
 // closed with 4401 when its token expires.
+// TestTokenExpiry: a connection on an access token is closed with 4401
+// when the token expires, in virtual time: the bubble's clock starts on a
+// whole second, and exp is in whole seconds, so exactly at the TTL.
 func TestTokenExpiry(t *testing.T) {
-	// Waits out a real expiry, on a node of its own.
-	t.Parallel()
-	n := newNode(t, config{TokenTTL: 2 * time.Second}) // exp is in whole seconds: 1 to 2 s away
-	c := n.mustDial(t, "jwt", n.login(t, "alice"), "general")
-	c.joined()
-	if code := c.closeStatus(); code != transport.CloseUnauthenticated {
-		t.Errorf("close %d, want %d", code, transport.CloseUnauthenticated)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		n := newMemNode(t, config{TokenTTL: 5 * time.Second}) // within testCtx's 10 s
+		start := time.Now()
+		c := n.mustDial(t, "jwt", n.login(t, "alice"), "general")
+		c.joined()
+		if code := c.closeStatus(); code != transport.CloseUnauthenticated {
+			t.Errorf("close %d, want %d", code, transport.CloseUnauthenticated)
+		}
+		if at := time.Since(start); at != 5*time.Second {
+			t.Errorf("closed after %v, want the token's 5s", at)
+		}
+	})
 }
 
 func TestSlowMemberDropped(t *testing.T) {

@@ -2,13 +2,17 @@ package wsauthtest_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
+	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 	"github.com/wsauth/wsauth/wsauth/wsauthtest"
 )
@@ -123,4 +127,45 @@ func TestTicketAndFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.CloseNow()
+}
+
+// TestMemServer: NewMemServer's connections run in a synctest bubble's
+// time: a credential with a minute to live is served, then closed with
+// 4401 exactly a minute later, with no real wait; its Client reaches the
+// server over HTTP too.
+func TestMemServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"tok": {Subject: "alice", ExpiresAt: start.Add(time.Minute)}})
+		mux := http.NewServeMux()
+		mux.Handle("/ws", wsauth.Handler(wsauth.New(v, wsauth.Query{}, nil), echo))
+		mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
+		srv := wsauthtest.NewMemServer(t, mux)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+		defer cancel()
+		c, _, err := srv.DialQuery(ctx, "/ws", "tok", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		c.Write(ctx, websocket.MessageText, []byte("hi"))
+		if got := read(t, ctx, c); got != "alice: hi" {
+			t.Fatalf("echo %q", got)
+		}
+		_, _, err = c.Read(ctx)
+		if code := websocket.CloseStatus(err); code != transport.CloseUnauthenticated {
+			t.Fatalf("closed with %v (%v), want 4401", code, err)
+		}
+		if at := time.Since(start); at != time.Minute {
+			t.Fatalf("closed after %v, want exactly a minute", at)
+		}
+		resp, err := srv.Client.Get("http" + strings.TrimPrefix(srv.URL, "ws") + "/hello")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if b, _ := io.ReadAll(resp.Body); string(b) != "hello" {
+			t.Fatalf("GET /hello: %q", b)
+		}
+	})
 }
