@@ -108,27 +108,19 @@ func (c *Conn) Write(ctx context.Context, typ websocket.MessageType, p []byte) e
 }
 
 // sockRead and sockWrite call the socket with the context socketContext
-// gives for ctx, and end a counted call however the socket's returns.
-// Once the handler's context is done they do not call it: a Socket's Read
-// need not watch its context.
+// gives for ctx.
 func (c *Conn) sockRead(ctx context.Context) (websocket.MessageType, []byte, error) {
-	sctx, counted, err := c.socketContext(ctx)
+	sctx, err := c.socketContext(ctx)
 	if err != nil {
 		return 0, nil, err
-	}
-	if counted {
-		defer c.socketDone()
 	}
 	return c.sock.Read(sctx)
 }
 
 func (c *Conn) sockWrite(ctx context.Context, typ websocket.MessageType, p []byte) error {
-	sctx, counted, err := c.socketContext(ctx)
+	sctx, err := c.socketContext(ctx)
 	if err != nil {
 		return err
-	}
-	if counted {
-		defer c.socketDone()
 	}
 	return c.sock.Write(sctx, typ, p)
 }
@@ -228,21 +220,25 @@ func (c *Conn) endedErr(op string) error {
 }
 
 // ioErr explains a failed read or write: an end of wsauth's own, or the
-// peer gone, which ends the connection. The socket is closed with it (a
-// write that gave up waiting for another leaves coder/websocket's open):
-// a connection out of the Registry must not stay open. A read over the
-// limit is the exception: the handler's Close reads on until the peer's
-// close frame, so that the peer sees the 1009.
+// peer gone, which ends the connection and so closes its socket (a write
+// that gave up waiting for another leaves coder/websocket's open; see
+// cancelHandler). A read over the limit ends it too, but the socket is
+// left to the handler's Close: the library has sent 1009, refuses to
+// carry anything more, and reads on in Close until the peer's close
+// frame, so that the peer sees the 1009.
 func (c *Conn) ioErr(op string, err error) error {
 	if e := c.endedErr(op); e != nil {
 		return fmt.Errorf("%w: %w", e, err)
 	}
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		if _, ok := c.finish("gone", websocket.StatusMessageTooBig, "", false); ok {
+			c.emitClosed()
+		}
+		return err
+	}
 	code := websocket.CloseStatus(err)
 	if code == -1 {
 		code = websocket.StatusAbnormalClosure
-	}
-	if !errors.Is(err, websocket.ErrMessageTooBig) {
-		closeNow(c.sock)
 	}
 	c.endByPeer("gone", code)
 	return err

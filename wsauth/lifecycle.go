@@ -39,10 +39,9 @@ type life struct {
 	// Read and Write fail with endedErr. Atomic, so that every frame's
 	// check of it takes no lock; set under mu with the rest of the end.
 	byUs atomic.Bool
-	// calls is handlerEnded once the handler's context is done (set
-	// under mu), plus the number of Conn's socket calls under way that
-	// were given l.values() for it (socketContext).
-	calls atomic.Uint32
+	// hended: the handler's context is done (cancelHandler). Atomic, so
+	// that socketContext takes no lock; set under mu.
+	hended atomic.Bool
 
 	// Registry indexes, guarded by the Registry's lock; the subject is
 	// the principal's, which never changes.
@@ -236,7 +235,7 @@ func (l *life) end(why string, code websocket.StatusCode, text string) (closeFn 
 }
 
 // endByPeer ends l because its handler closed it or its peer left; the
-// caller closes the connection itself.
+// end of the handler's context closes a Conn's socket (cancelHandler).
 func (l *life) endByPeer(why string, code websocket.StatusCode) {
 	if _, ok := l.finish(why, code, "", false); ok {
 		l.cancelHandler()
@@ -245,16 +244,17 @@ func (l *life) endByPeer(why string, code websocket.StatusCode) {
 }
 
 // cancelHandler ends the handler's context: its Done closes, the
-// functions registered with its AfterFunc start, and if socket calls
-// given l.values() for it are under way, the connection is cut, as the
-// socket would cut it for a context of its own that ends.
+// functions registered with its AfterFunc start, and a Conn's socket is
+// closed, if it is not already. The handler's context ends only with the
+// connection: a socket call given l.values() for it (socketContext)
+// cannot outlive it, whatever ended the connection.
 func (l *life) cancelHandler() {
 	l.mu.Lock()
-	old := l.calls.Or(handlerEnded)
-	if old&handlerEnded != 0 {
+	if l.hended.Load() {
 		l.mu.Unlock()
 		return
 	}
+	l.hended.Store(true)
 	var one *afterFunc
 	var more map[*afterFunc]struct{}
 	if hs := l.hs; hs != nil {
@@ -266,10 +266,8 @@ func (l *life) cancelHandler() {
 	}
 	ep := l.ep
 	l.mu.Unlock()
-	if old != 0 {
-		if a, ok := ep.(aborter); ok {
-			a.abort()
-		}
+	if a, ok := ep.(aborter); ok {
+		a.abort()
 	}
 	if one != nil {
 		go one.f()
@@ -278,10 +276,6 @@ func (l *life) cancelHandler() {
 		go a.f()
 	}
 }
-
-// handlerEnded is the bit of life.calls that says the handler's context
-// is done.
-const handlerEnded = 1 << 31
 
 // aborter is an endpoint that can cut its connection at once.
 type aborter interface{ abort() }
@@ -301,31 +295,21 @@ type aborter interface{ abort() }
 // handler that only passes its context to them costs nothing here.
 func (l *life) handlerContext() context.Context { return (*handlerCtx)(l) }
 
-// socketContext returns the context to give the socket for ctx, and
-// whether the call is counted in l.calls: if so, the caller runs
-// socketDone once the socket's call has returned. For the handler's
-// context it is l.values(), which has no Done, so that the socket neither
-// registers with it nor keeps anything of it; cancelHandler cuts the
-// connection if the context ends while such a call is under way. Once
-// the handler's context is done, it returns context.Canceled and the
-// caller makes no call. (Either the call sees handlerEnded, or
-// cancelHandler sees the call: both are atomic on one word.)
-func (l *life) socketContext(ctx context.Context) (context.Context, bool, error) {
+// socketContext returns the context to give the socket for ctx: for the
+// handler's context, l.values(), which has no Done, so that the socket
+// neither registers with it nor keeps anything of it (the context's end
+// closes the socket instead), or context.Canceled once the context is
+// done: then no call is made, for a Socket's Read need not watch a done
+// context. Any other context is given as it is.
+func (l *life) socketContext(ctx context.Context) (context.Context, error) {
 	if h, ok := ctx.(*handlerCtx); !ok || h != (*handlerCtx)(l) {
-		return ctx, false, nil
+		return ctx, nil
 	}
-	if l.calls.Add(1)&handlerEnded != 0 {
-		l.socketDone()
-		return nil, false, context.Canceled
+	if l.hended.Load() {
+		return nil, context.Canceled
 	}
-	return l.values(), true, nil
+	return l.values(), nil
 }
-
-// socketDone ends a call counted by socketContext.
-func (l *life) socketDone() { l.calls.Add(^uint32(0)) }
-
-// hended reports whether the handler's context is done.
-func (l *life) hended() bool { return l.calls.Load()&handlerEnded != 0 }
 
 // handlerState is what the handler's context adds to l once Done or
 // AfterFunc is called. Guarded by l.mu.
@@ -381,7 +365,7 @@ func (h *handlerCtx) Done() <-chan struct{} {
 	if h.hs != nil && h.hs.done != nil {
 		return h.hs.done
 	}
-	if (*life)(h).hended() {
+	if h.hended.Load() {
 		return closedChan
 	}
 	hs := h.state()
@@ -400,7 +384,7 @@ var closedChan = func() chan struct{} {
 func (h *handlerCtx) Err() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if (*life)(h).hended() {
+	if h.hended.Load() {
 		return context.Canceled
 	}
 	return nil
@@ -414,7 +398,7 @@ func (h *handlerCtx) Value(key any) any { return (*lifeValues)(h).Value(key) }
 // every context derived from this one.
 func (h *handlerCtx) AfterFunc(f func()) (stop func() bool) {
 	h.mu.Lock()
-	if (*life)(h).hended() {
+	if h.hended.Load() {
 		h.mu.Unlock()
 		go f()
 		return func() bool { return false }

@@ -208,12 +208,11 @@ func (s *blockingSocket) CloseNow() error {
 	return err
 }
 
-// TestHandlerContextEndsSocketCalls: when the handler's context ends
-// without the connection having been closed first (a failed Write ends
-// the life as "gone" and closes nothing), a Read under way on it, which
-// the socket got l.values() for, is cut as a context of the socket's own
-// would cut it; a Read that starts after the end gets the done context
-// itself.
+// TestHandlerContextEndsSocketCalls: when the connection ends as "gone"
+// (as ioErr ends it for a failed Write, with the socket still open), a
+// Read under way on the handler's context, which the socket got
+// l.values() for, is cut: the end of the context closes the socket. A
+// Read or Write that starts after the end reaches no socket.
 func TestHandlerContextEndsSocketCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) {
@@ -267,8 +266,8 @@ func TestHandlerContextEndsSocketCalls(t *testing.T) {
 }
 
 // TestHandlerContextEndCutsWrites: a Write under way on the handler's
-// context is counted like a Read, and cut when the context ends; the
-// handler's own CloseNow, with a Read under way, answers for itself.
+// context is cut, like a Read, when the context ends; the handler's own
+// CloseNow, with a Read under way, answers for itself.
 func TestHandlerContextEndCutsWrites(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) {

@@ -226,8 +226,7 @@ func (at *attempt) confirm(c *Conn) error {
 	if at.a.strategy.inBand() {
 		p := c.principal.Load()
 		if err := c.writeControl(c.values(), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
-			c.endByPeer("gone", 0)
-			closeNow(c.sock)
+			c.endByPeer("gone", 0) // closes the socket
 			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
 		}
 	}
