@@ -392,3 +392,57 @@ func checkHandlerContext(ctx context.Context, n int) error {
 	}
 	return nil
 }
+
+// TestOverLimitFrame: an authenticated client that sends a frame over the
+// connection's read limit gets 1009, on every route. The connection ends
+// ("gone", 1009: the closed event says what the client saw), but the
+// handler's context is not done when its Read fails, so that its Close
+// can read on until the client's close frame (the Socket's contract):
+// ending it would close the socket under the close handshake.
+func TestOverLimitFrame(t *testing.T) {
+	for _, rt := range allRoutes {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var ev events
+				a := wsauth.New(verifier(), rt.strategy, &wsauth.Options{ReadLimit: 1 << 10, Events: ev.hook})
+				failed := make(chan error, 1)
+				_, perMessage := rt.strategy.(wsauth.PerMessage)
+				n := newVNet(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+					if perMessage {
+						c.Read(ctx) // the data of the envelope that authenticated
+					}
+					_, err := c.Read(ctx)
+					if err == nil {
+						err = errors.New("the over-limit frame was delivered")
+					} else if !errors.Is(err, websocket.ErrMessageTooBig) {
+						err = fmt.Errorf("Read: %w, want ErrMessageTooBig", err)
+					} else if ctx.Err() != nil {
+						err = errors.New("the handler's context is done before its Close")
+					} else {
+						err = nil
+					}
+					failed <- err
+				}))
+				ctx := vctx(t)
+				c, out := rt.dial(ctx, vURL, "alice-token", n.opts())
+				if c == nil {
+					t.Fatal(out)
+				}
+				defer c.CloseNow()
+				if err := c.Write(ctx, websocket.MessageText, make([]byte, 2<<10)); err != nil {
+					t.Fatal(err)
+				}
+				if code, _ := closeOf(ctx, c); code != websocket.StatusMessageTooBig {
+					t.Errorf("closed with %v, want 1009", code)
+				}
+				if err := <-failed; err != nil {
+					t.Error(err)
+				}
+				synctest.Wait()
+				if closed := ev.of(wsauth.EventClosed); len(closed) != 1 || closed[0].Reason != "gone" || closed[0].Code != int(websocket.StatusMessageTooBig) {
+					t.Errorf("closed events %+v, want one, gone with 1009", closed)
+				}
+			})
+		})
+	}
+}

@@ -212,8 +212,10 @@ func (at *attempt) answer(c *Conn) error {
 // meanwhile closes the connection instead, and it is never served.
 func (at *attempt) confirm(c *Conn) error {
 	c.sock = at.sock
-	if at.sock != nil && !at.a.strategy.inBand() {
-		c.sock.SetReadLimit(at.a.readLimit) // in band, readFirst has
+	if at.sock != nil && at.a.strategy.handshake() {
+		// FirstMessage and PerMessage's readFirst has; a handshake
+		// strategy's socket, in band or not, has read nothing yet.
+		c.sock.SetReadLimit(at.a.readLimit)
 	}
 	if c.first != nil {
 		c.first.Principal = c.current()
