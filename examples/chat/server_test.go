@@ -35,23 +35,17 @@ type node struct {
 
 func newNode(t *testing.T, cfg config) *node {
 	t.Helper()
-	if cfg.Key == nil {
-		cfg.Key = testKey
-	}
-	s, err := newServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := wsauthtest.NewHandlerServer(t, s.Handler())
-	// Registered after the test server's cleanup, so it runs first: the
-	// chat connections are closed before the listener.
-	t.Cleanup(func() { s.Close() })
-	return &node{srv: s, ts: ts}
+	return startNode(t, cfg, wsauthtest.NewHandlerServer)
 }
 
 // newMemNode is newNode on an in-memory network, for a test in a
 // synctest bubble (made inside it): its time is the bubble's.
 func newMemNode(t *testing.T, cfg config) *node {
+	t.Helper()
+	return startNode(t, cfg, wsauthtest.NewMemServer)
+}
+
+func startNode(t *testing.T, cfg config, serve func(testing.TB, http.Handler) *wsauthtest.Server) *node {
 	t.Helper()
 	if cfg.Key == nil {
 		cfg.Key = testKey
@@ -60,7 +54,9 @@ func newMemNode(t *testing.T, cfg config) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := wsauthtest.NewMemServer(t, s.Handler())
+	ts := serve(t, s.Handler())
+	// Registered after the test server's cleanup, so it runs first: the
+	// chat connections are closed before the listener.
 	t.Cleanup(func() { s.Close() })
 	return &node{srv: s, ts: ts}
 }
