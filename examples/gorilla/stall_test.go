@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
+
+	coder "github.com/coder/websocket"
 
 	"github.com/wsauth/wsauth/internal/rawws"
 	"github.com/wsauth/wsauth/transport"
@@ -53,4 +58,115 @@ func TestRevokeWhileAuthOKIsStalled(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestStalledWriterDoesNotPinTheConnection is wsauth's test of the same
+// name over gorilla/websocket: a client stops reading, so a handler's
+// Write stalls; a second Write, with a deadline of its own, gives up
+// waiting for the first and ends the connection. What runs on the
+// handler's context must end with it: the stalled Write, a Read waiting
+// for the client, and a Read started afterwards.
+func TestStalledWriterDoesNotPinTheConnection(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		strategy wsauth.Strategy
+		dial     func(ctx context.Context, s *wsauthtest.Server) error
+	}{
+		{"query", wsauth.Query{}, func(ctx context.Context, s *wsauthtest.Server) error {
+			_, _, err := s.DialQuery(ctx, "/", "alice-token", nil)
+			return err
+		}},
+		{"first-message", wsauth.FirstMessage{}, func(ctx context.Context, s *wsauthtest.Server) error {
+			_, _, err := s.DialFirstMessage(ctx, "/", "alice-token", nil)
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"alice-token": {Subject: "alice"}})
+				a := wsauth.New(v, tt.strategy, &wsauth.Options{Upgrade: Upgrade})
+				served := make(chan struct{})
+				srv := wsauthtest.NewMemServer(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+					defer close(served)
+					read, stalled := make(chan error, 1), make(chan error, 1)
+					go func() {
+						_, err := c.Read(ctx) // the client sends nothing
+						read <- err
+					}()
+					go func() {
+						big := make([]byte, 1<<20)
+						for {
+							if err := c.Write(ctx, coder.MessageBinary, big); err != nil {
+								stalled <- err
+								return
+							}
+						}
+					}()
+					synctest.Wait() // the Read waits, the Write is stalled on full buffers
+					wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+					err := c.Write(wctx, coder.MessageText, []byte("x"))
+					cancel()
+					if err == nil {
+						t.Error("a Write behind a stalled one succeeded")
+					}
+					// Each of these blocks for good, and the bubble
+					// deadlocks, if the socket was left open.
+					if err := <-read; err == nil {
+						t.Error("the waiting Read returned a message")
+					}
+					if err := <-stalled; err == nil {
+						t.Error("the stalled Write returned no error")
+					}
+					if _, err := c.Read(ctx); err == nil {
+						t.Error("a Read after the end returned a message")
+					}
+				}))
+				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+				defer cancel()
+				if err := tt.dial(ctx, srv); err != nil {
+					t.Fatal(err)
+				}
+				<-served // the client reads nothing
+			})
+		})
+	}
+}
+
+// TestOverLimitFrame is wsauth's test of the same name over
+// gorilla/websocket: an authenticated client's frame over the read limit
+// gets 1009, and the handler's context is not done when its Read fails,
+// so that the handler's Close delivers the 1009 before it closes.
+func TestOverLimitFrame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"alice-token": {Subject: "alice"}})
+		a := wsauth.New(v, wsauth.Query{}, &wsauth.Options{Upgrade: Upgrade, ReadLimit: 1 << 10})
+		failed := make(chan error, 1)
+		srv := wsauthtest.NewMemServer(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+			_, err := c.Read(ctx)
+			switch {
+			case !errors.Is(err, coder.ErrMessageTooBig):
+				failed <- fmt.Errorf("Read: %v, want ErrMessageTooBig", err)
+			case ctx.Err() != nil:
+				failed <- errors.New("the handler's context is done before its Close")
+			default:
+				failed <- nil
+			}
+		}))
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		c, _, err := srv.DialQuery(ctx, "/", "alice-token", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if err := c.Write(ctx, coder.MessageText, make([]byte, 2<<10)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Read(ctx); coder.CloseStatus(err) != coder.StatusMessageTooBig {
+			t.Errorf("read %v, want close 1009", err)
+		}
+		if err := <-failed; err != nil {
+			t.Error(err)
+		}
+	})
 }
