@@ -278,41 +278,7 @@ func TestStalledWriterDoesNotPinTheConnection(t *testing.T) {
 				a := wsauth.New(verifier(), rt.strategy, nil)
 				n := newVNet(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
 					defer close(served)
-					read, stalled := make(chan error, 1), make(chan error, 1)
-					go func() {
-						_, err := c.Read(ctx) // the client sends nothing
-						read <- err
-					}()
-					go func() {
-						big := make([]byte, 1<<20)
-						for {
-							if err := c.Write(ctx, websocket.MessageBinary, big); err != nil {
-								stalled <- err
-								return
-							}
-						}
-					}()
-					synctest.Wait() // the Read waits, the Write is stalled on full buffers
-					wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-					err := c.Write(wctx, websocket.MessageText, []byte("x"))
-					cancel()
-					if err == nil {
-						t.Error("a Write behind a stalled one succeeded")
-					}
-					if ctx.Err() == nil {
-						t.Error("the connection is gone and the handler's context is not done")
-					}
-					// Each of these blocks for good, and the bubble
-					// deadlocks, if the socket was left open.
-					if err := <-read; err == nil {
-						t.Error("the waiting Read returned a message")
-					}
-					if err := <-stalled; err == nil {
-						t.Error("the stalled Write returned no error")
-					}
-					if _, err := c.Read(ctx); err == nil {
-						t.Error("a Read after the end returned a message")
-					}
+					rawws.StalledWriter(t, ctx, c)
 				}))
 				ctx := vctx(t)
 				c, out := rt.dial(ctx, vURL, "alice-token", n.opts())

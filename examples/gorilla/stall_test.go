@@ -88,38 +88,7 @@ func TestStalledWriterDoesNotPinTheConnection(t *testing.T) {
 				served := make(chan struct{})
 				srv := wsauthtest.NewMemServer(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
 					defer close(served)
-					read, stalled := make(chan error, 1), make(chan error, 1)
-					go func() {
-						_, err := c.Read(ctx) // the client sends nothing
-						read <- err
-					}()
-					go func() {
-						big := make([]byte, 1<<20)
-						for {
-							if err := c.Write(ctx, coder.MessageBinary, big); err != nil {
-								stalled <- err
-								return
-							}
-						}
-					}()
-					synctest.Wait() // the Read waits, the Write is stalled on full buffers
-					wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-					err := c.Write(wctx, coder.MessageText, []byte("x"))
-					cancel()
-					if err == nil {
-						t.Error("a Write behind a stalled one succeeded")
-					}
-					// Each of these blocks for good, and the bubble
-					// deadlocks, if the socket was left open.
-					if err := <-read; err == nil {
-						t.Error("the waiting Read returned a message")
-					}
-					if err := <-stalled; err == nil {
-						t.Error("the stalled Write returned no error")
-					}
-					if _, err := c.Read(ctx); err == nil {
-						t.Error("a Read after the end returned a message")
-					}
+					rawws.StalledWriter(t, ctx, c)
 				}))
 				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 				defer cancel()
