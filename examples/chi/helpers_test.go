@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"go.uber.org/goleak"
 
+	"github.com/wsauth/wsauth/internal/testmain"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth/wsauthtest"
 )
@@ -21,7 +21,7 @@ import (
 // TestMain fails the run if any goroutine outlives the tests: servers,
 // connections, timers.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 // testCtx bounds a test's network waits.

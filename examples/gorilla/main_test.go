@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/wsauth/wsauth/internal/testmain"
 )
 
 // TestMain fails the run if any goroutine outlives the tests: servers,
 // gorilla and coder connections, timers.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 // TestRunFailsOnBusyPort: a port in use is an error (main exits 1), not a

@@ -12,9 +12,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.uber.org/goleak"
 
 	"github.com/wsauth/wsauth/examples/metrics"
+	"github.com/wsauth/wsauth/internal/testmain"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 	"github.com/wsauth/wsauth/wsauth/wsauthtest"
@@ -22,7 +22,7 @@ import (
 
 // TestMain fails the run if any goroutine outlives the Example.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 // A wsauth server whose events Prometheus scrapes at /metrics: one good

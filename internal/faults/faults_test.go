@@ -14,9 +14,9 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/wsauth/wsauth/internal/redistest"
+	"github.com/wsauth/wsauth/internal/testmain"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/redisstore"
 	"github.com/wsauth/wsauth/wsauth"
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	// go-redis logs every failed dial; while Redis is down on purpose
 	// that is hundreds of lines of noise.
 	redis.SetLogger(quiet{})
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 type quiet struct{}

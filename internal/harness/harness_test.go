@@ -12,9 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/wsauth/wsauth/internal/breaks"
+	"github.com/wsauth/wsauth/internal/testmain"
 )
 
 // TestMain sends the process's log, slog and go-redis output into the
@@ -22,7 +21,7 @@ import (
 // the tests.
 func TestMain(m *testing.M) {
 	installLogSinks()
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 // ciSeeds are the seeds go test runs: each is a history in the redis

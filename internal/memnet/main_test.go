@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/wsauth/wsauth/internal/testmain"
 )
 
 // TestMain fails the run if any goroutine outlives the tests: every
 // connection, timer goroutine and server the tests start must be gone.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 // result is what a Read or Write running in its own goroutine returned.

@@ -3,7 +3,7 @@ package procstat
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/wsauth/wsauth/internal/testmain"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testmain.Run(m) }

@@ -13,9 +13,9 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/wsauth/wsauth/internal/redistest"
+	"github.com/wsauth/wsauth/internal/testmain"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/redisstore"
 	"github.com/wsauth/wsauth/transport"
@@ -23,7 +23,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 var clientIP = netip.MustParseAddr("127.0.0.1")

@@ -4,15 +4,14 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/wsauth/wsauth/internal/testmain"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/ticket/tickettest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 func TestConformance(t *testing.T) {

@@ -10,15 +10,15 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
+	"github.com/wsauth/wsauth/internal/testmain"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/redisstore"
 	"github.com/wsauth/wsauth/ticket/tickettest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testmain.Run(m)
 }
 
 // newClient returns a client of the server at addr, closed when t ends.

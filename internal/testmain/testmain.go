@@ -1,0 +1,36 @@
+// Package testmain is the TestMain of the module's test binaries: it runs
+// the tests, fails the binary if a goroutine outlives them, and exits
+// without the race runtime's exit sleep.
+package testmain
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// Run runs m's tests and, if they passed, fails the binary when a
+// goroutine is still running that is neither the runtime's nor the test
+// framework's (go.uber.org/goleak), then exits with the result. A
+// package's TestMain calls it last.
+//
+// It exits through syscall.Exit, not os.Exit: under -race, os.Exit
+// finalizes the race runtime, which sleeps for GORACE's atexit_sleep_ms
+// (1 s by default) while any goroutine is alive, so that goroutine can
+// still report a race. By then testing has failed every test during
+// which a race was reported and written any -coverprofile, and, on
+// success, the leak check has found no goroutine left to report one; the
+// sleep would only add a second to every test binary.
+func Run(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	syscall.Exit(code)
+}

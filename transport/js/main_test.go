@@ -1,0 +1,9 @@
+package js_test
+
+import (
+	"testing"
+
+	"github.com/wsauth/wsauth/internal/testmain"
+)
+
+func TestMain(m *testing.M) { testmain.Run(m) }
