@@ -115,23 +115,42 @@ func e2eChromium(t *testing.T) string {
 	return ""
 }
 
-// e2eBuild builds the chat into a temporary directory and returns the
-// binary's path. The go command's build cache makes every build after the
-// first one of a run a link step.
+// e2eBuild returns the path of the chat binary, built on the first call
+// into a temporary directory that TestMain removes after the tests: the
+// end-to-end tests share one build.
 func e2eBuild(t *testing.T) string {
 	t.Helper()
-	goCmd, err := exec.LookPath("go")
+	bin, err := e2eBuilt()
 	if err != nil {
-		t.Fatalf("go command not found on PATH: %v", err)
+		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "chat")
-	start := time.Now()
-	cmd := exec.Command(goCmd, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build -o %s .: %v\n%s", bin, err, out)
-	}
-	t.Logf("built the chat in %v", time.Since(start).Round(time.Millisecond))
 	return bin
+}
+
+var (
+	e2eBuildDir string // set by e2eBuilt; removed by e2eRemoveBuild
+	e2eBuilt    = sync.OnceValues(func() (string, error) {
+		goCmd, err := exec.LookPath("go")
+		if err != nil {
+			return "", fmt.Errorf("go command not found on PATH: %v", err)
+		}
+		e2eBuildDir, err = os.MkdirTemp("", "wsauth-chat-e2e-")
+		if err != nil {
+			return "", err
+		}
+		bin := filepath.Join(e2eBuildDir, "chat")
+		if out, err := exec.Command(goCmd, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build -o %s .: %v\n%s", bin, err, out)
+		}
+		return bin, nil
+	})
+)
+
+// e2eRemoveBuild removes the chat binary, if a test built it.
+func e2eRemoveBuild() {
+	if e2eBuildDir != "" {
+		os.RemoveAll(e2eBuildDir)
+	}
 }
 
 // e2eKey returns a random CHAT_JWT_KEY.
@@ -393,8 +412,8 @@ func TestE2EWSClient(t *testing.T) {
 // e2eJWTTTL is the access token lifetime of the browser test's server: short,
 // so that its refresh test sees tokens expire and be replaced in place.
 // The server's expiry notice (30 s by default) is capped by wsauth at half
-// a token's remaining lifetime, so pages are warned 1.5 to 2 s ahead.
-const e2eJWTTTL = 4 * time.Second
+// a token's remaining lifetime, so pages are warned 1 to 1.5 s ahead.
+const e2eJWTTTL = 3 * time.Second
 
 // TestE2EBrowser runs e2e/browser.test.mjs: alice and bob chatting in
 // headless Chromium on every strategy, carol refused on the page, pages

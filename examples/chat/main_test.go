@@ -7,5 +7,5 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testmain.Run(m)
+	testmain.Run(m, e2eRemoveBuild)
 }
