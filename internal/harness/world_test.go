@@ -58,7 +58,7 @@ var redisConfig = config{
 	name: "redis", redis: true, nodes: 2, ops: 80, clients: 12, subjects: 4,
 	localBound: 250 * time.Millisecond, remoteBound: time.Second,
 	authTimeout: 600 * time.Millisecond, shortTTL: 2 * time.Second, longTTL: time.Minute,
-	maxSleep: 600 * time.Millisecond, budget: 6, every: 10 * time.Second, burstN: 14,
+	maxSleep: 400 * time.Millisecond, budget: 6, every: 10 * time.Second, burstN: 14,
 	wait: 2 * time.Second,
 }
 
