@@ -412,8 +412,8 @@ func TestE2EWSClient(t *testing.T) {
 // e2eJWTTTL is the access token lifetime of the browser test's server: short,
 // so that its refresh test sees tokens expire and be replaced in place.
 // The server's expiry notice (30 s by default) is capped by wsauth at half
-// a token's remaining lifetime, so pages are warned 1 to 1.5 s ahead.
-const e2eJWTTTL = 3 * time.Second
+// a token's remaining lifetime, so pages are warned 1.5 to 2 s ahead.
+const e2eJWTTTL = 4 * time.Second
 
 // TestE2EBrowser runs e2e/browser.test.mjs: alice and bob chatting in
 // headless Chromium on every strategy, carol refused on the page, pages

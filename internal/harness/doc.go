@@ -132,7 +132,7 @@
 // the history of a seed up to a few operations after the scenario that
 // shows the bug, then the whole of it, then the next seed; the data-loss
 // variant only has a scenario in the redis world), and the regression
-// tests: about 13 s under -race on two cores. Without redis-server it
+// tests: about 12 s under -race on two cores. Without redis-server it
 // skips, unless WSAUTH_REQUIRE_REDIS=1. For longer, with random seeds,
 // printed:
 //
