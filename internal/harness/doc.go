@@ -124,6 +124,8 @@
 // # Running it
 //
 // go test ./internal/harness/ runs the CI seeds (ciSeeds) in both worlds,
+// each seed in a child process of its own and all at once (a history
+// counts the process's goroutines and descriptors),
 // the broken variants (TestBrokenVariantsAreCaught: each of
 // internal/breaks.RegisterLate, SkipRevocationsOnRefresh and
 // SpendAfterVerify, and a store whose Check never reports a loss, must
@@ -132,7 +134,7 @@
 // the history of a seed up to a few operations after the scenario that
 // shows the bug, then the whole of it, then the next seed; the data-loss
 // variant only has a scenario in the redis world), and the regression
-// tests: about 12 s under -race on two cores. Without redis-server it
+// tests: about 6 s under -race on two cores. Without redis-server it
 // skips, unless WSAUTH_REQUIRE_REDIS=1. For longer, with random seeds,
 // printed:
 //

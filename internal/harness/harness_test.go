@@ -1,10 +1,12 @@
 package harness
 
 import (
+	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +42,10 @@ const (
 // WSAUTH_HARNESS_DURATION, or one replay, and fails on any violation of
 // the invariants, printing the seed and a shrunk replay.
 func TestHarness(t *testing.T) {
+	if os.Getenv(envReplay) == "" && os.Getenv(envDuration) == "" && os.Getenv(envSeeds) == "" {
+		testCISeeds(t)
+		return
+	}
 	e := newEnv(t)
 	if r := os.Getenv(envReplay); r != "" {
 		testReplay(t, e, r)
@@ -79,6 +85,47 @@ func TestHarness(t *testing.T) {
 					report(t, e, res, budget)
 				}
 			}
+		})
+	}
+}
+
+// testCISeeds runs each of ciSeeds in a child process of its own
+// (WSAUTH_HARNESS_SEEDS=seed), all at once whatever -parallel says: a
+// history counts the process's goroutines and descriptors, and captures
+// its logs, so two cannot share one process, and the redis world mostly
+// waits on real time. A child's output is logged; its failure, or its
+// skip (no redis-server), is this test's.
+func testCISeeds(t *testing.T) {
+	args := []string{"-test.run=^TestHarness$", "-test.v", "-test.count=1"}
+	if d, ok := t.Deadline(); ok {
+		args = append(args, "-test.timeout="+time.Until(d).Round(time.Second).String())
+	}
+	type child struct {
+		out []byte
+		err error
+	}
+	children := make([]chan child, len(ciSeeds))
+	for i, seed := range ciSeeds {
+		children[i] = make(chan child, 1)
+		cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envSeeds, seed))
+		go func() {
+			out, err := cmd.CombinedOutput()
+			children[i] <- child{out, err}
+		}()
+	}
+	for i, seed := range ciSeeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			c := <-children[i]
+			switch {
+			case c.err != nil:
+				t.Fatalf("seed %d (%s=%d go test -run 'TestHarness$' -v ./internal/harness/): %v\n%s", seed, envSeeds, seed, c.err, c.out)
+			case bytes.Contains(c.out, []byte("--- SKIP: TestHarness ")):
+				t.Skipf("seed %d skipped:\n%s", seed, c.out)
+			case !bytes.Contains(c.out, []byte("--- PASS: TestHarness ")):
+				t.Fatalf("seed %d: no result in the child's output:\n%s", seed, c.out)
+			}
+			t.Logf("%s", c.out)
 		})
 	}
 }
