@@ -4,8 +4,10 @@
 package testmain
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -37,4 +39,20 @@ func Run(m *testing.M, after ...func()) {
 		}
 	}
 	syscall.Exit(code)
+}
+
+// Parallel makes n the default of -test.parallel, for a package whose
+// parallel tests mostly wait (on servers they start, on failovers) rather
+// than compute: the default, GOMAXPROCS, would run two at a time on two
+// cores. A -parallel given on the command line wins. TestMain calls it
+// before Run.
+func Parallel(n int) {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", strconv.Itoa(n))
+	}
 }

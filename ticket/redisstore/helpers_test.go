@@ -18,6 +18,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	testmain.Parallel(8) // the parallel tests wait on their redis-servers
 	testmain.Run(m)
 }
 
