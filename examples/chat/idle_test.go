@@ -19,6 +19,7 @@ import (
 // minute, as the clients see it: in a synctest bubble, on an in-memory
 // network, so the minute is virtual and the closes come exactly on it.
 func TestIdleConnectionsClosed(t *testing.T) {
+	t.Parallel() // a node of its own
 	if hs := httpServer(nil); hs.ReadHeaderTimeout != 5*time.Second || hs.IdleTimeout != time.Minute || hs.MaxHeaderBytes != 32<<10 {
 		t.Fatalf("ReadHeaderTimeout %v, IdleTimeout %v, MaxHeaderBytes %d; want 5s, 1m0s, 32 KiB", hs.ReadHeaderTimeout, hs.IdleTimeout, hs.MaxHeaderBytes)
 	}

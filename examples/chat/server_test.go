@@ -363,6 +363,7 @@ func (n *node) dialTicket(t *testing.T, room, tk string, opts *websocket.DialOpt
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{TokenTTL: time.Minute})
 	resp, body := n.post(t, "/api/login", "", `{"username":"alice","password":"alice"}`)
 	if resp.StatusCode != http.StatusOK {
@@ -419,6 +420,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestTickets(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	alice := n.login(t, "alice")
 	for _, tc := range []struct {
@@ -488,6 +490,7 @@ func exchange(t *testing.T, alice, bob *client) {
 }
 
 func TestStrategies(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
@@ -509,6 +512,7 @@ func TestStrategies(t *testing.T) {
 }
 
 func TestForbiddenRoom(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	carol := n.login(t, "carol")
 	for _, strategy := range strategies {
@@ -544,6 +548,7 @@ func TestForbiddenRoom(t *testing.T) {
 }
 
 func TestTicketRefused(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	alice := n.login(t, "alice")
 	refused := func(t *testing.T, tk string, opts *websocket.DialOptions) {
@@ -574,6 +579,7 @@ func TestTicketRefused(t *testing.T) {
 }
 
 func TestForeignOrigin(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	alice := n.login(t, "alice")
 	opts := &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}}
@@ -584,6 +590,7 @@ func TestForeignOrigin(t *testing.T) {
 }
 
 func TestAuthTimeout(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{AuthTimeout: 50 * time.Millisecond})
 	for _, path := range []string{"/ws/first-message/general", "/ws/jwt/general"} {
 		c, _, err := websocket.Dial(testCtx(t), n.ts.URL+path, nil)
@@ -597,6 +604,7 @@ func TestAuthTimeout(t *testing.T) {
 }
 
 func TestBadFrames(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	for _, tc := range []struct {
 		name  string
@@ -633,6 +641,7 @@ func TestBadFrames(t *testing.T) {
 // when the token expires, in virtual time: the bubble's clock starts on a
 // whole second, and exp is in whole seconds, so exactly at the TTL.
 func TestTokenExpiry(t *testing.T) {
+	t.Parallel() // a node of its own
 	synctest.Test(t, func(t *testing.T) {
 		n := newMemNode(t, config{TokenTTL: 5 * time.Second}) // within testCtx's 10 s
 		start := time.Now()
@@ -648,6 +657,7 @@ func TestTokenExpiry(t *testing.T) {
 }
 
 func TestSlowMemberDropped(t *testing.T) {
+	t.Parallel() // a node of its own
 	h := newHub()
 	slow := h.join("general") // bob
 	fast := h.join("general") // alice
@@ -680,6 +690,7 @@ func TestSlowMemberDropped(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	c := n.mustDial(t, "query", n.login(t, "alice"), "general")
 	c.joined()
@@ -694,6 +705,7 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestPage(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	for path, want := range map[string][]string{
 		"/":          {"text/html", `id="login-username"`, `id="strategy"`, `id="status"`, `id="messages"`, `src="app.js"`},
@@ -733,6 +745,7 @@ func twoRedisNodes(t *testing.T) (a, b *node) {
 // TestRedisNodes runs two nodes on one Redis (miniredis): tickets and
 // sessions from one work on the other, and messages reach both.
 func TestRedisNodes(t *testing.T) {
+	t.Parallel() // a node of its own
 	a, b := twoRedisNodes(t)
 
 	alice := a.login(t, "alice")
@@ -771,6 +784,7 @@ func TestRedisNodes(t *testing.T) {
 // TestRedisDown: with Redis gone, tickets are refused (fail closed), not
 // handed out unchecked.
 func TestRedisDown(t *testing.T) {
+	t.Parallel() // a node of its own
 	mr := miniredis.RunT(t)
 	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
@@ -787,6 +801,7 @@ func TestRedisDown(t *testing.T) {
 // the strategy and credential, with 4401 "logged out", and leaves other
 // users' sockets alone.
 func TestLogoutRevokes(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	alice := n.login(t, "alice")
 	bob := n.login(t, "bob")
@@ -822,6 +837,7 @@ func TestLogoutRevokes(t *testing.T) {
 // every access token and ticket of that session are refused on every
 // endpoint, while another session of the same user goes on.
 func TestLogoutRefusesOldCredentials(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	alice := n.login(t, "alice")
 	// A second access token of the session, not presented at logout (a
@@ -877,6 +893,7 @@ func TestLogoutRefusesOldCredentials(t *testing.T) {
 // TestLogoutOtherUsersToken: the access token in a logout's body is only
 // revoked if it is the logged-out user's.
 func TestLogoutOtherUsersToken(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{})
 	alice, bob := n.login(t, "alice"), n.login(t, "bob")
 	resp, _ := n.post(t, "/api/logout", alice.cookie, fmt.Sprintf(`{"access_token":%q}`, bob.token))
@@ -992,6 +1009,7 @@ func sidOf(t *testing.T, token string) string {
 // TestRateLimit: failed authentications from one address are limited over
 // all four endpoints together; another address is not affected.
 func TestRateLimit(t *testing.T) {
+	t.Parallel() // a node of its own
 	n := newNode(t, config{AuthFailBurst: 2})
 	alice := n.login(t, "alice")
 	forged := alice
@@ -1077,6 +1095,7 @@ func (n *node) authCounts(t *testing.T) map[string]int64 {
 // TestEvents: the wsauth events are counted at /debug/vars, with the
 // number of live connections, and logged without any credential.
 func TestEvents(t *testing.T) {
+	t.Parallel() // a node of its own
 	var logs syncBuffer
 	n := newNode(t, config{Logger: log.New(&logs, "chat: ", 0)})
 	alice, carol := n.login(t, "alice"), n.login(t, "carol")
@@ -1138,6 +1157,7 @@ func TestEvents(t *testing.T) {
 // TestRedisLogout: a logout on node A closes alice's sockets on node B,
 // and B refuses her old token through the shared deny list (miniredis).
 func TestRedisLogout(t *testing.T) {
+	t.Parallel() // a node of its own
 	a, b := twoRedisNodes(t)
 	alice, bob := a.login(t, "alice"), a.login(t, "bob")
 	aliceOnB := b.mustDial(t, "jwt", alice, "general")
