@@ -1,6 +1,8 @@
 package testmain
 
 import (
+	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,10 +15,20 @@ const childEnv = "WSAUTH_TESTMAIN_CHILD"
 var leaked = make(chan struct{})
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "leak" {
+	switch os.Getenv(childEnv) {
+	case "leak":
 		go func() { <-leaked }()
+	case "parallel":
+		Parallel(5)
 	}
 	Run(m)
+}
+
+// TestParallelFlag prints -test.parallel in a "parallel" child.
+func TestParallelFlag(t *testing.T) {
+	if os.Getenv(childEnv) == "parallel" {
+		fmt.Printf("parallel=%s\n", flag.Lookup("test.parallel").Value)
+	}
 }
 
 // TestRun runs this binary again as a child for each case and checks
@@ -26,16 +38,19 @@ func TestRun(t *testing.T) {
 		t.Fatal("failing as the parent asked")
 	}
 	for _, tt := range []struct {
-		child, run string
-		fails      bool
-		mentions   string
+		child    string
+		args     []string
+		fails    bool
+		mentions string
 	}{
-		{"pass", "^$", false, "PASS"},
-		{"leak", "^$", true, "goleak: errors on successful test run"},
-		{"fail", "^TestRun$", true, "--- FAIL: TestRun"},
+		{"pass", []string{"-test.run=^$"}, false, "PASS"},
+		{"leak", []string{"-test.run=^$"}, true, "goleak: errors on successful test run"},
+		{"fail", []string{"-test.run=^TestRun$"}, true, "--- FAIL: TestRun"},
+		{"parallel", []string{"-test.run=^TestParallelFlag$"}, false, "parallel=5\n"},
+		{"parallel", []string{"-test.run=^TestParallelFlag$", "-test.parallel=3"}, false, "parallel=3\n"},
 	} {
 		t.Run(tt.child, func(t *testing.T) {
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+tt.run, "-test.v")
+			cmd := exec.CommandContext(t.Context(), os.Args[0], append(tt.args, "-test.v")...)
 			cmd.Env = append(os.Environ(), childEnv+"="+tt.child)
 			out, err := cmd.CombinedOutput()
 			if failed := err != nil; failed != tt.fails {
