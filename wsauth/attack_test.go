@@ -122,6 +122,7 @@ func (s *onFirstWrite) Write(ctx context.Context, typ websocket.MessageType, p [
 // address with a budget of 20: at most 20 reach the Verifier, the others
 // are refused unheard with 429 or 4429.
 func TestFailureBudgetIsExact(t *testing.T) {
+	t.Parallel() // after the serial tests, which measure the heap or flip internal/breaks
 	for _, rt := range routes {
 		t.Run(rt.name, func(t *testing.T) {
 			const attempts, burst = 300, 20

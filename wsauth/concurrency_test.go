@@ -44,6 +44,7 @@ func loadCtx(t *testing.T) context.Context {
 // own ticket's subject. Under -race this is also the data-race test of
 // the pipeline, the store and Conn.
 func TestThousandConcurrentHandshakes(t *testing.T) {
+	t.Parallel() // after the serial tests, which measure the heap or flip internal/breaks
 	const n = 1000
 	store := memstore.New(nil)
 	url := ticketRoutes(t, store, echo)

@@ -178,6 +178,7 @@ func TestFailedRefreshesSpendTheBudget(t *testing.T) {
 // Verifier and without spending more of its address's budget, so that
 // another user behind the same address still gets in.
 func TestRepeatedCredentialSpendsOnce(t *testing.T) {
+	t.Parallel() // after the serial tests, which measure the heap or flip internal/breaks
 	synctest.Test(t, func(t *testing.T) {
 		v := verifier()
 		v.Set("expired", wsauth.Principal{Subject: "carol", ExpiresAt: time.Now().Add(-time.Minute)})
@@ -216,6 +217,8 @@ func TestRepeatedCredentialSpendsOnce(t *testing.T) {
 // client that repeats one bad credential costs the others nothing
 // (TestRepeatedCredentialSpendsOnce). The figures go to SECURITY.md.
 func TestSharedAddressUnderAttack(t *testing.T) {
+	t.Parallel() // after the serial tests, which measure the heap or flip internal/breaks
+
 	const attack = 10 * time.Second // ten refills: long enough to lose any that leaked
 	for _, tt := range []struct {
 		name  string
@@ -225,6 +228,7 @@ func TestSharedAddressUnderAttack(t *testing.T) {
 		{"flood", 10 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				a := wsauth.New(verifier(), wsauth.FirstMessage{}, nil)
 				n := newVNet(t, wsauth.Handler(a, echo))
