@@ -9,16 +9,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/wsauth/wsauth/internal/memnet"
 	"github.com/wsauth/wsauth/ticket"
 	"github.com/wsauth/wsauth/ticket/memstore"
 	"github.com/wsauth/wsauth/wsauth"
@@ -141,14 +142,17 @@ func TestLogger(t *testing.T) {
 // Trap 3: middleware.Timeout cancels the request's context at its
 // deadline. Here it wraps WebSocket routes, as the example's router does
 // not: wsauth.Handler's connections outlive it, but the handshake does
-// not, for the credential is checked under the request's context.
+// not, for the credential is checked under the request's context. Each
+// case runs in a testing/synctest bubble over internal/memnet, so the
+// deadline passes in the bubble's time.
 func TestTimeout(t *testing.T) {
-	const timeout = 50 * time.Millisecond
+	const timeout = 5 * time.Second // under FirstMessage's 10 s
 
-	// timed serves h on path behind chi's Timeout, with the request's
-	// context (the one Timeout cancels) sent on reqCtx, done closed once
-	// the request's handlers have returned, and net/http's error log.
-	timed := func(t *testing.T, path string, h http.Handler) (hs *httptest.Server, reqCtx chan context.Context, done chan struct{}, errLog *logBuffer) {
+	// timed serves h on path behind chi's Timeout, on an in-memory
+	// network, with the request's context (the one Timeout cancels) sent
+	// on reqCtx, done closed once the request's handlers have returned,
+	// and net/http's error log; hc reaches it from 127.0.0.1.
+	timed := func(t *testing.T, path string, h http.Handler) (base string, hc *http.Client, reqCtx chan context.Context, done chan struct{}, errLog *logBuffer) {
 		reqCtx, done, errLog = make(chan context.Context, 1), make(chan struct{}), &logBuffer{}
 		r := chi.NewRouter()
 		r.Use(func(next http.Handler) http.Handler {
@@ -165,14 +169,17 @@ func TestTimeout(t *testing.T) {
 			})
 		})
 		r.Method(http.MethodGet, path, h)
-		hs = httptest.NewUnstartedServer(r)
-		hs.Config.ErrorLog = stdlog.New(errLog, "", 0)
-		hs.Start()
-		t.Cleanup(hs.Close)
-		return hs, reqCtx, done, errLog
+		l := memnet.Listen(nil, nil)
+		hs := &http.Server{Handler: r, ErrorLog: stdlog.New(errLog, "", 0)}
+		go hs.Serve(l)
+		hc = l.Client(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		t.Cleanup(func() {
+			hs.Close()
+			hc.CloseIdleConnections()
+		})
+		return "http://wsauth.test", hc, reqCtx, done, errLog
 	}
-	// expired waits for the request's context to reach Timeout's deadline:
-	// waiting past a short real timeout is the point.
+	// expired waits for the request's context to reach Timeout's deadline.
 	expired := func(t *testing.T, ctx context.Context, reqCtx chan context.Context) {
 		t.Helper()
 		select {
@@ -191,65 +198,72 @@ func TestTimeout(t *testing.T) {
 	}
 
 	t.Run("connections outlive it", func(t *testing.T) {
-		ctx := testCtx(t)
-		store := memstore.New(nil)
-		handlerCtx := make(chan context.Context, 1)
-		auth := wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.Query{}, nil)
-		hs, reqCtx, done, errLog := timed(t, "/ws", wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
-			handlerCtx <- ctx
-			echo(ctx, c)
-		}))
-		conn := newClient(t, "127.0.0.1", "").mustDial(t, ctx, hs.URL, "/ws", wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "alice"}))
-		echoes(t, ctx, conn, "alice", "before the timeout")
-		expired(t, ctx, reqCtx)
-		echoes(t, ctx, conn, "alice", "after the timeout")
-		if err := (<-handlerCtx).Err(); err != nil {
-			t.Fatalf("the handler's context ended with the request's: %v", err)
-		}
-		conn.Close(websocket.StatusNormalClosure, "")
-		select {
-		case <-done:
-		case <-ctx.Done():
-			t.Fatal("the handler never returned")
-		}
-		// And when the connection ends, Timeout writes its 504 onto the
-		// hijacked connection: net/http complains.
-		if !strings.Contains(errLog.String(), "WriteHeader on hijacked connection") {
-			t.Errorf("net/http's error log:\n%s", errLog.String())
-		}
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*timeout)
+			defer cancel()
+			store := memstore.New(nil)
+			handlerCtx := make(chan context.Context, 1)
+			auth := wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.Query{}, nil)
+			base, hc, reqCtx, done, errLog := timed(t, "/ws", wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
+				handlerCtx <- ctx
+				echo(ctx, c)
+			}))
+			conn := (&client{opts: &websocket.DialOptions{HTTPClient: hc}}).mustDial(t, ctx, base, "/ws", wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "alice"}))
+			echoes(t, ctx, conn, "alice", "before the timeout")
+			expired(t, ctx, reqCtx)
+			echoes(t, ctx, conn, "alice", "after the timeout")
+			if err := (<-handlerCtx).Err(); err != nil {
+				t.Fatalf("the handler's context ended with the request's: %v", err)
+			}
+			conn.Close(websocket.StatusNormalClosure, "")
+			select {
+			case <-done:
+			case <-ctx.Done():
+				t.Fatal("the handler never returned")
+			}
+			// And when the connection ends, Timeout writes its 504 onto
+			// the hijacked connection: net/http complains.
+			if !strings.Contains(errLog.String(), "WriteHeader on hijacked connection") {
+				t.Errorf("net/http's error log:\n%s", errLog.String())
+			}
+		})
 	})
 
 	t.Run("an in-band handshake outlives it", func(t *testing.T) {
-		ctx := testCtx(t)
-		store := memstore.New(nil)
-		events := make(chan wsauth.Event, 4)
-		auth := wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.FirstMessage{},
-			&wsauth.Options{Events: func(_ context.Context, e wsauth.Event) { events <- e }})
-		hs, reqCtx, _, _ := timed(t, "/ws", wsauth.Handler(auth, echo))
-		// A client that sends its (valid) ticket after chi's deadline,
-		// well within FirstMessage's 10 s: once upgraded, wsauth checks it
-		// on a context of its own, not on the request's, which has ended.
-		conn, _, err := websocket.Dial(ctx, wsURL(hs.URL, "/ws"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.CloseNow()
-		expired(t, ctx, reqCtx)
-		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"auth","token":"`+wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "alice"})+`"}`)); err != nil {
-			t.Fatal(err)
-		}
-		if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), `"auth_ok"`) {
-			t.Fatalf("read %q, %v; want auth_ok", b, err)
-		}
-		echoes(t, ctx, conn, "alice", "authenticated after the timeout")
-		select {
-		case e := <-events:
-			if e.Kind != wsauth.EventAuthenticated || e.Subject != "alice" {
-				t.Fatalf("event %+v", e)
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*timeout)
+			defer cancel()
+			store := memstore.New(nil)
+			events := make(chan wsauth.Event, 4)
+			auth := wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.FirstMessage{},
+				&wsauth.Options{Events: func(_ context.Context, e wsauth.Event) { events <- e }})
+			base, hc, reqCtx, _, _ := timed(t, "/ws", wsauth.Handler(auth, echo))
+			// A client that sends its (valid) ticket after chi's
+			// deadline, well within FirstMessage's 10 s of its own: once
+			// upgraded, wsauth checks it on a context of its own, not on
+			// the request's, which has ended.
+			conn, _, err := websocket.Dial(ctx, wsURL(base, "/ws"), &websocket.DialOptions{HTTPClient: hc})
+			if err != nil {
+				t.Fatal(err)
 			}
-		case <-ctx.Done():
-			t.Fatal("no event")
-		}
+			defer conn.CloseNow()
+			expired(t, ctx, reqCtx)
+			if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"auth","token":"`+wsauthtest.Ticket(t, store, ticket.Ticket{Subject: "alice"})+`"}`)); err != nil {
+				t.Fatal(err)
+			}
+			if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), `"auth_ok"`) {
+				t.Fatalf("read %q, %v; want auth_ok", b, err)
+			}
+			echoes(t, ctx, conn, "alice", "authenticated after the timeout")
+			select {
+			case e := <-events:
+				if e.Kind != wsauth.EventAuthenticated || e.Subject != "alice" {
+					t.Fatalf("event %+v", e)
+				}
+			case <-ctx.Done():
+				t.Fatal("no event")
+			}
+		})
 	})
 }
 
