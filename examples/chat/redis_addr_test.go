@@ -8,7 +8,7 @@ import (
 // TestRedisAddrRedacted: a password in a -redis URL shows in no error and
 // no log line of the chat.
 func TestRedisAddrRedacted(t *testing.T) {
-	t.Parallel() // a node of its own
+	t.Parallel()
 	const password = "s3cret-pw"
 	for _, addr := range []string{
 		"redis://user:" + password + "@127.0.0.1:6379/0",
