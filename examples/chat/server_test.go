@@ -657,7 +657,7 @@ func TestTokenExpiry(t *testing.T) {
 }
 
 func TestSlowMemberDropped(t *testing.T) {
-	t.Parallel() // a node of its own
+	t.Parallel() // a hub of its own
 	h := newHub()
 	slow := h.join("general") // bob
 	fast := h.join("general") // alice
@@ -745,7 +745,7 @@ func twoRedisNodes(t *testing.T) (a, b *node) {
 // TestRedisNodes runs two nodes on one Redis (miniredis): tickets and
 // sessions from one work on the other, and messages reach both.
 func TestRedisNodes(t *testing.T) {
-	t.Parallel() // a node of its own
+	t.Parallel() // nodes and a miniredis of their own
 	a, b := twoRedisNodes(t)
 
 	alice := a.login(t, "alice")
@@ -1157,7 +1157,7 @@ func TestEvents(t *testing.T) {
 // TestRedisLogout: a logout on node A closes alice's sockets on node B,
 // and B refuses her old token through the shared deny list (miniredis).
 func TestRedisLogout(t *testing.T) {
-	t.Parallel() // a node of its own
+	t.Parallel() // nodes and a miniredis of their own
 	a, b := twoRedisNodes(t)
 	alice, bob := a.login(t, "alice"), a.login(t, "bob")
 	aliceOnB := b.mustDial(t, "jwt", alice, "general")
