@@ -904,87 +904,97 @@ func TestLogoutOtherUsersToken(t *testing.T) {
 }
 
 // TestRefreshInPlace: a connection authenticated by an access token with a
-// lifetime of 3 to 4 s is told {"type":"expiring"} ahead of expiry; the
-// client fetches a new token from /api/token and hands it over (a refresh
-// frame, or on /ws/jwt its next envelope), and the connection outlives
-// the first token. Nothing here waits for a time: each refresh answers a
-// notice, until a notice comes after the first token has expired.
+// lifetime of 3 s is told {"type":"expiring"} ahead of expiry (1.5 s: half
+// the lifetime left); the client fetches a new token from /api/token and
+// hands it over (a refresh frame, or on /ws/jwt its next envelope), and
+// the connection outlives the first token. Each case runs in a
+// testing/synctest bubble on a node of its own: the bubble's clock starts
+// on a whole second, as exp is, and the expiries pass in its time.
 func TestRefreshInPlace(t *testing.T) {
-	// Waits out real expiries, on a node of its own.
 	t.Parallel()
-	n := newNode(t, config{TokenTTL: 4 * time.Second}) // exp in whole seconds: 3 to 4 s away, warned 1.5 to 2 s ahead: room for a loaded machine
+	// memNode is a node inside the calling bubble.
+	memNode := func(t *testing.T) *node { return newMemNode(t, config{TokenTTL: 3 * time.Second}) }
 	for _, strategy := range []string{"first-message+token", "subprotocol+token", "jwt"} {
 		t.Run(strategy, func(t *testing.T) {
 			t.Parallel()
-			ctx := testCtx(t)
-			alice := n.login(t, "alice")
-			first := alice.exp
-			c := n.mustDial(t, strategy, alice, "general")
-			c.joined()
-			refreshes := 0
-			for refreshes == 0 || !time.Now().After(first) {
-				ctl := c.nextControl()
-				switch ctl.Type {
-				case "expiring":
-					if ctl.In < 1 || ctl.In > 3 {
-						t.Errorf("expiring in %d s, want 1 to 3", ctl.In)
-					}
-					alice = n.freshToken(t, alice)
-					if c.tc != nil {
-						// Per-message: the new token rides on the next
-						// frame; an idle client sends an empty one.
-						c.tc.SetToken(alice.token)
-						if err := c.tc.Write(ctx, json.RawMessage(`{}`)); err != nil {
+			synctest.Test(t, func(t *testing.T) {
+				n := memNode(t)
+				ctx := testCtx(t)
+				alice := n.login(t, "alice")
+				first := alice.exp
+				c := n.mustDial(t, strategy, alice, "general")
+				c.joined()
+				refreshes := 0
+				for refreshes == 0 || !time.Now().After(first) {
+					ctl := c.nextControl()
+					switch ctl.Type {
+					case "expiring":
+						if ctl.In < 1 || ctl.In > 3 {
+							t.Errorf("expiring in %d s, want 1 to 3", ctl.In)
+						}
+						alice = n.freshToken(t, alice)
+						if c.tc != nil {
+							// Per-message: the new token rides on the next
+							// frame; an idle client sends an empty one.
+							c.tc.SetToken(alice.token)
+							if err := c.tc.Write(ctx, json.RawMessage(`{}`)); err != nil {
+								t.Fatal(err)
+							}
+							refreshes++
+						} else if err := transport.Refresh(ctx, c.ws, alice.token); err != nil {
 							t.Fatal(err)
 						}
+					case "auth_ok":
+						if ctl.Subject != "alice" || !ctl.ExpiresAt.After(first) {
+							t.Errorf("auth_ok %+v, want alice, expiring after %v", ctl, first)
+						}
 						refreshes++
-					} else if err := transport.Refresh(ctx, c.ws, alice.token); err != nil {
-						t.Fatal(err)
+					default:
+						t.Fatalf("unexpected control frame %+v", ctl)
 					}
-				case "auth_ok":
-					if ctl.Subject != "alice" || !ctl.ExpiresAt.After(first) {
-						t.Errorf("auth_ok %+v, want alice, expiring after %v", ctl, first)
-					}
-					refreshes++
-				default:
-					t.Fatalf("unexpected control frame %+v", ctl)
 				}
-			}
-			c.say("after the first token's expiry")
-			if m := c.waitFor("after the first token's expiry"); m.From != "alice" {
-				t.Errorf("got %+v", m)
-			}
-			t.Logf("%d refreshes", refreshes)
+				c.say("after the first token's expiry")
+				if m := c.waitFor("after the first token's expiry"); m.From != "alice" {
+					t.Errorf("got %+v", m)
+				}
+				t.Logf("%d refreshes", refreshes)
+			})
 		})
 	}
 
 	t.Run("another subject", func(t *testing.T) {
-		c := n.mustDial(t, "first-message+token", n.login(t, "alice"), "general")
-		c.joined()
-		if err := transport.Refresh(testCtx(t), c.ws, n.login(t, "bob").token); err != nil {
-			t.Fatal(err)
-		}
-		if code := c.closeStatus(); code != transport.CloseForbidden {
-			t.Errorf("refresh as bob: close %d, want %d", code, transport.CloseForbidden)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			n := memNode(t)
+			c := n.mustDial(t, "first-message+token", n.login(t, "alice"), "general")
+			c.joined()
+			if err := transport.Refresh(testCtx(t), c.ws, n.login(t, "bob").token); err != nil {
+				t.Fatal(err)
+			}
+			if code := c.closeStatus(); code != transport.CloseForbidden {
+				t.Errorf("refresh as bob: close %d, want %d", code, transport.CloseForbidden)
+			}
+		})
 	})
 
 	t.Run("after logout", func(t *testing.T) {
-		// A refresh with a token of a session that has logged out is
-		// refused, even on a connection the logout did not reach.
-		alice := n.login(t, "alice")
-		c := n.mustDial(t, "first-message+token", alice, "general")
-		c.joined()
-		fresh := n.freshToken(t, alice)
-		if err := n.srv.reg.RevokeToken(t.Context(), sidOf(t, fresh.token), time.Now().Add(time.Hour), ""); err != nil {
-			t.Fatal(err)
-		}
-		if err := transport.Refresh(testCtx(t), c.ws, fresh.token); err != nil {
-			t.Fatal(err)
-		}
-		if code := c.closeStatus(); code != transport.CloseUnauthenticated {
-			t.Errorf("refresh with a logged-out session's token: close %d, want %d", code, transport.CloseUnauthenticated)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			n := memNode(t)
+			// A refresh with a token of a session that has logged out is
+			// refused, even on a connection the logout did not reach.
+			alice := n.login(t, "alice")
+			c := n.mustDial(t, "first-message+token", alice, "general")
+			c.joined()
+			fresh := n.freshToken(t, alice)
+			if err := n.srv.reg.RevokeToken(t.Context(), sidOf(t, fresh.token), time.Now().Add(time.Hour), ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := transport.Refresh(testCtx(t), c.ws, fresh.token); err != nil {
+				t.Fatal(err)
+			}
+			if code := c.closeStatus(); code != transport.CloseUnauthenticated {
+				t.Errorf("refresh with a logged-out session's token: close %d, want %d", code, transport.CloseUnauthenticated)
+			}
+		})
 	})
 }
 
