@@ -5,8 +5,6 @@ package testmain
 
 import (
 	"flag"
-	"fmt"
-	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -14,11 +12,11 @@ import (
 	"go.uber.org/goleak"
 )
 
-// Run runs m's tests, then each of after (to remove what the tests
-// shared, such as a built binary), and, if the tests passed, fails the
-// binary when a goroutine is still running that is neither the runtime's
-// nor the test framework's (go.uber.org/goleak); then it exits with the
-// result. A package's TestMain calls it last.
+// Run runs m's tests and, if they passed, fails the binary when a
+// goroutine is still running that is neither the runtime's nor the test
+// framework's (goleak.VerifyTestMain); then it runs each of after (to
+// remove what the tests shared, such as a built binary) and exits with
+// the result. A package's TestMain calls it last.
 //
 // It exits through syscall.Exit, not os.Exit: under -race, os.Exit
 // finalizes the race runtime, which sleeps for GORACE's atexit_sleep_ms
@@ -28,17 +26,12 @@ import (
 // success, the leak check has found no goroutine left to report one; the
 // sleep would only add a second to every test binary.
 func Run(m *testing.M, after ...func()) {
-	code := m.Run()
-	for _, f := range after {
-		f()
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
-			code = 1
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		for _, f := range after {
+			f()
 		}
-	}
-	syscall.Exit(code)
+		syscall.Exit(code)
+	}))
 }
 
 // Parallel makes n the default of -test.parallel, for a package whose

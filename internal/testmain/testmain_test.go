@@ -15,13 +15,16 @@ const childEnv = "WSAUTH_TESTMAIN_CHILD"
 var leaked = make(chan struct{})
 
 func TestMain(m *testing.M) {
+	var after []func()
 	switch os.Getenv(childEnv) {
 	case "leak":
 		go func() { <-leaked }()
 	case "parallel":
 		Parallel(5)
+	case "after":
+		after = append(after, func() { fmt.Println("after ran") })
 	}
-	Run(m)
+	Run(m, after...)
 }
 
 // TestParallelFlag prints -test.parallel in a "parallel" child.
@@ -44,8 +47,9 @@ func TestRun(t *testing.T) {
 		mentions string
 	}{
 		{"pass", []string{"-test.run=^$"}, false, "PASS"},
-		{"leak", []string{"-test.run=^$"}, true, "goleak: errors on successful test run"},
+		{"leak", []string{"-test.run=^$"}, true, "goleak: Errors on successful test run"},
 		{"fail", []string{"-test.run=^TestRun$"}, true, "--- FAIL: TestRun"},
+		{"after", []string{"-test.run=^$"}, false, "PASS\nafter ran\n"},
 		{"parallel", []string{"-test.run=^TestParallelFlag$"}, false, "parallel=5\n"},
 		{"parallel", []string{"-test.run=^TestParallelFlag$", "-test.parallel=3"}, false, "parallel=3\n"},
 	} {
