@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -90,44 +91,37 @@ func TestHarness(t *testing.T) {
 }
 
 // testCISeeds runs each of ciSeeds in a child process of its own
-// (WSAUTH_HARNESS_SEEDS=seed), all at once whatever -parallel says: a
-// history counts the process's goroutines and descriptors, and captures
-// its logs, so two cannot share one process, and the redis world mostly
-// waits on real time. A child's output is logged; its failure, or its
-// skip (no redis-server), is this test's.
+// (WSAUTH_HARNESS_SEEDS=seed), all at once whatever -parallel says (the
+// subtests are run from goroutines of their own): a history counts the
+// process's goroutines and descriptors, and captures its logs, so two
+// cannot share one process, and the redis world mostly waits on real
+// time. A child's output is logged; its failure, or its skip (no
+// redis-server), is this test's.
 func testCISeeds(t *testing.T) {
 	args := []string{"-test.run=^TestHarness$", "-test.v", "-test.count=1"}
 	if d, ok := t.Deadline(); ok {
-		args = append(args, "-test.timeout="+time.Until(d).Round(time.Second).String())
+		args = append(args, "-test.timeout="+max(time.Until(d), time.Second).Round(time.Second).String())
 	}
-	type child struct {
-		out []byte
-		err error
-	}
-	children := make([]chan child, len(ciSeeds))
-	for i, seed := range ciSeeds {
-		children[i] = make(chan child, 1)
-		cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envSeeds, seed))
-		go func() {
-			out, err := cmd.CombinedOutput()
-			children[i] <- child{out, err}
-		}()
-	}
-	for i, seed := range ciSeeds {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			c := <-children[i]
-			switch {
-			case c.err != nil:
-				t.Fatalf("seed %d (%s=%d go test -run 'TestHarness$' -v ./internal/harness/): %v\n%s", seed, envSeeds, seed, c.err, c.out)
-			case bytes.Contains(c.out, []byte("--- SKIP: TestHarness ")):
-				t.Skipf("seed %d skipped:\n%s", seed, c.out)
-			case !bytes.Contains(c.out, []byte("--- PASS: TestHarness ")):
-				t.Fatalf("seed %d: no result in the child's output:\n%s", seed, c.out)
-			}
-			t.Logf("%s", c.out)
+	var wg sync.WaitGroup
+	for _, seed := range ciSeeds {
+		wg.Go(func() {
+			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+				cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
+				cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envSeeds, seed))
+				out, err := cmd.CombinedOutput()
+				switch {
+				case err != nil:
+					t.Fatalf("seed %d (%s=%d go test -run 'TestHarness$' -v ./internal/harness/): %v\n%s", seed, envSeeds, seed, err, out)
+				case bytes.Contains(out, []byte("--- SKIP: TestHarness ")):
+					t.Skipf("seed %d skipped:\n%s", seed, out)
+				case !bytes.Contains(out, []byte("--- PASS: TestHarness ")):
+					t.Fatalf("seed %d: no result in the child's output:\n%s", seed, out)
+				}
+				t.Logf("%s", out)
+			})
 		})
 	}
+	wg.Wait()
 }
 
 // runGenerated runs the generated history of seed in cfg's world.
