@@ -115,7 +115,8 @@
 // persistence) refuses every credential issued before the loss: everyone
 // logs in again rather than a logged-out user getting back in. A node
 // whose bus was interrupted re-checks its connections against the store
-// when it is back.
+// when it is back, trying again while the store cannot answer and ending
+// with 1011 the connections it still cannot check 30 s later.
 //
 // # Failure budget
 //

@@ -284,6 +284,13 @@ func (r *revocations) Check(_ context.Context, keys [2]ticket.Key, s string) (ti
 	return st, nil
 }
 
+// setErr makes every call fail with err, or none if nil.
+func (r *revocations) setErr(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+}
+
 // lose forgets every revocation, as a store that restarted empty.
 func (r *revocations) lose() {
 	r.mu.Lock()

@@ -22,6 +22,18 @@ import (
 // attempt takes from its check to its registration.
 const recentWindow = time.Minute
 
+// After the bus may have missed revocations, a catch-up checks every live
+// connection against the store. A check the store cannot answer is tried
+// again, catchUpRetry later, the wait doubling up to catchUpMaxRetry; a
+// connection still unchecked catchUpGrace after the catch-up began ends
+// with 1011, as an attempt the store cannot vouch for is refused: its
+// client reconnects through the pipeline, which checks the store again.
+const (
+	catchUpRetry    = 100 * time.Millisecond
+	catchUpMaxRetry = 5 * time.Second
+	catchUpGrace    = 30 * time.Second
+)
+
 // Registry holds the live connections of one node, so that they can be
 // revoked, and checks every credential against the revocations of a store.
 // Set it as Options.Registry of each Authenticator of the node.
@@ -45,6 +57,11 @@ type Registry struct {
 	// Recent revocations, by the time they happened.
 	subjects map[string]time.Time
 	ids      map[ticket.Key]time.Time
+	// catching: a catch-up goroutine runs; recheck: it is to check every
+	// live connection again, the bus having been interrupted once more;
+	// catchCtx: the latest Listen's context, which bounds it.
+	catching, recheck bool
+	catchCtx          context.Context
 }
 
 // NewRegistry returns an empty Registry. store, if not nil, keeps
@@ -73,7 +90,8 @@ func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
 // It returns once subscribed. Whenever the subscription comes back after an interruption
 // (and when Listen is called again after an earlier Listen ended), the
 // Registry checks its live connections against the store and closes the
-// revoked ones.
+// revoked ones; a check the store cannot answer is tried again, and a
+// connection still unchecked 30 s later ends with 1011.
 func (r *Registry) Listen(ctx context.Context) error {
 	if r.store != nil {
 		// A store that has never been used records now that its list
@@ -221,21 +239,90 @@ func (r *Registry) coveredLocked(rev ticket.Revocation) []*life {
 }
 
 // catchUp checks every live connection against the store, after the bus
-// may have missed revocations.
+// may have missed revocations, on a goroutine of its own so that the bus
+// goes on delivering (see catchUpRetry). A catch-up asked for while one
+// runs makes it check every connection again.
 func (r *Registry) catchUp(ctx context.Context) {
 	if r.store == nil {
 		return
 	}
 	r.mu.Lock()
-	lives := make([]*life, 0, r.n)
-	lives = r.bySubject.appendAll(lives)
+	r.recheck, r.catchCtx = true, ctx
+	start := !r.catching
+	r.catching = true
 	r.mu.Unlock()
-	for _, l := range lives {
+	if start {
+		go r.catchUpLoop()
+	}
+}
+
+func (r *Registry) catchUpLoop() {
+	var (
+		ctx      context.Context
+		pending  []*life   // connections still to be checked
+		deadline time.Time // when those end unchecked; zero while none is pending
+		wait     time.Duration
+	)
+	for {
+		r.mu.Lock()
+		ctx = r.catchCtx
+		if r.recheck {
+			r.recheck = false
+			pending = r.bySubject.appendAll(pending[:0])
+			if deadline.IsZero() {
+				deadline = time.Now().Add(catchUpGrace)
+			}
+			wait = catchUpRetry
+		} else if len(pending) == 0 || ctx.Err() != nil {
+			r.catching = false
+			r.mu.Unlock()
+			return
+		}
+		// Only those still registered: an ended connection needs no check.
+		pending = slices.DeleteFunc(pending, func(l *life) bool { return !l.registered })
+		r.mu.Unlock()
+		pending = r.checkLives(ctx, pending)
+		if len(pending) == 0 {
+			deadline = time.Time{}
+			continue
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			k := refusals[kindUnavailable]
+			for _, l := range pending {
+				l.endByUs(k.reason, k.code, k.text)
+			}
+			pending, deadline = pending[:0], time.Time{}
+			continue
+		}
+		t := time.NewTimer(min(wait, deadline.Sub(now)))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		wait = min(2*wait, catchUpMaxRetry)
+	}
+}
+
+// checkLives checks each of lives against the store, ends those it says
+// are revoked, and returns, in lives, those it could not answer for.
+func (r *Registry) checkLives(ctx context.Context, lives []*life) []*life {
+	failed := lives[:0]
+	for i, l := range lives {
+		if ctx.Err() != nil {
+			return append(failed, lives[i:]...)
+		}
 		p := l.principal.Load()
-		if err := r.checkStore(ctx, p, p.revocationIDs()); err != nil && kindOf(err) == kindRevoked {
+		switch err := r.checkStore(ctx, p, p.revocationIDs()); {
+		case err == nil:
+		case kindOf(err) == kindRevoked:
 			l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
+		default:
+			failed = append(failed, l)
 		}
 	}
+	return failed
 }
 
 // checkStore refuses p, whose revocation IDs are ids, if the store says it

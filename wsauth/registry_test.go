@@ -222,6 +222,61 @@ func TestCatchUpAfterAnInterruption(t *testing.T) {
 	})
 }
 
+// TestCatchUpRetriesWhatTheStoreCannotAnswer: a catch-up whose checks
+// fail because the store is down at that moment tries them again until
+// the store answers, and then closes the connections revoked meanwhile.
+func TestCatchUpRetriesWhatTheStoreCannotAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := newRevocations()
+		a, b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil), newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := b.dial(t, "alice-token")
+		defer c.CloseNow()
+		bob := b.dial(t, "bob-token")
+		defer bob.CloseNow()
+		time.Sleep(time.Second)
+		bus.Cut()
+		if err := a.reg.Revoke(ctx, "alice", ""); err == nil {
+			t.Fatal("Revoke through a cut bus reported no error")
+		}
+		store.setErr(errors.New("redis: i/o timeout"))
+		checks := store.checks.Load()
+		bus.Restore()
+		time.Sleep(3 * time.Second)
+		if n := store.checks.Load() - checks; n < 2*4 {
+			t.Fatalf("%d checks in 3 s of a failing store: the catch-up did not try again", n)
+		}
+		store.setErr(nil)
+		wantClose(t, ctx, c, transport.CloseUnauthenticated)
+		if got := roundTrip(t, ctx, bob, "x"); got != "bob: x" {
+			t.Fatalf("bob after the catch-up: %q", got)
+		}
+	})
+}
+
+// TestCatchUpEndsWhatItCannotCheck: connections the store cannot answer
+// for through the whole of a catch-up's grace end with 1011, as an attempt
+// it cannot vouch for is refused.
+func TestCatchUpEndsWhatItCannotCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := newRevocations()
+		b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := b.dial(t, "alice-token")
+		defer c.CloseNow()
+		bus.Cut()
+		store.setErr(errors.New("redis: connection refused"))
+		start := time.Now()
+		bus.Restore()
+		wantClose(t, ctx, c, websocket.StatusInternalError)
+		if d := time.Since(start); d < 30*time.Second || d > 31*time.Second {
+			t.Fatalf("closed %v after the catch-up began, want 30 s", d)
+		}
+	})
+}
+
 // TestRevocationsFailClosed: a store that cannot be consulted refuses
 // (503, 1011); a store that lost its data refuses every credential issued
 // before the loss; a credential with no issue time is refused.
