@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -430,59 +431,100 @@ func TestOldTokenRevokedAfterRefresh(t *testing.T) {
 // TestRefreshRevokedWhileChecked: a later credential revoked while it is
 // being checked (here, by the Authorizer) is never answered as a success:
 // no auth_ok for a refresh frame, no delivery for a per-message frame, no
-// EventRefreshed; the connection closes 4401.
+// EventRefreshed; the connection closes 4401. Whether the revocation names
+// the new token, the subject (a logout), or, in per-message mode, a token
+// that would not have become the connection's principal (it expires
+// sooner), which the Registry does not file the connection under.
 func TestRefreshRevokedWhileChecked(t *testing.T) {
 	now := time.Now()
+	type revocation struct {
+		name, token string
+		revoke      func(ctx context.Context, reg *wsauth.Registry) error
+	}
+	byToken := revocation{"token", "t2", func(ctx context.Context, reg *wsauth.Registry) error {
+		return reg.RevokeToken(ctx, "j2", now.Add(time.Hour), "")
+	}}
+	bySubject := revocation{"subject", "t2", func(ctx context.Context, reg *wsauth.Registry) error {
+		return reg.Revoke(ctx, "alice", "logged out")
+	}}
+	byShorterToken := revocation{"token expiring sooner", "t3", func(ctx context.Context, reg *wsauth.Registry) error {
+		return reg.RevokeToken(ctx, "j3", now.Add(time.Hour), "")
+	}}
 	for _, rt := range []route{firstMessageRoute, perMessageRoute} {
-		t.Run(rt.name, func(t *testing.T) {
-			v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
-				"t1": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
-				"t2": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
-			})
-			reg := wsauth.NewRegistry(newRevocations(), nil)
-			var refreshed atomic.Int32
-			revokeT2 := func(ctx context.Context, p wsauth.Principal, _ *http.Request) error {
-				if p.Claims["jti"] == "j2" {
-					return reg.RevokeToken(ctx, "j2", now.Add(time.Hour), "")
+		revs := []revocation{byToken, bySubject}
+		if rt.name == perMessageRoute.name {
+			revs = append(revs, byShorterToken)
+		}
+		for _, rev := range revs {
+			t.Run(rt.name+"/"+rev.name, func(t *testing.T) {
+				v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+					"t1": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
+					"t2": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
+					"t3": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(30 * time.Minute), Claims: map[string]any{"jti": "j3"}},
+				})
+				reg := wsauth.NewRegistry(newRevocations(), nil)
+				var refreshed atomic.Int32
+				revokeWhileChecked := func(ctx context.Context, p wsauth.Principal, _ *http.Request) error {
+					if p.Claims["jti"] != "j1" {
+						return rev.revoke(ctx, reg)
+					}
+					return nil
 				}
-				return nil
-			}
-			a := wsauth.New(v, rt.strategy, &wsauth.Options{Registry: reg, Authorizer: revokeT2, Events: func(_ context.Context, e wsauth.Event) {
-				if e.Kind == wsauth.EventRefreshed {
-					refreshed.Add(1)
+				a := wsauth.New(v, rt.strategy, &wsauth.Options{Registry: reg, Authorizer: revokeWhileChecked, Events: func(_ context.Context, e wsauth.Event) {
+					if e.Kind == wsauth.EventRefreshed {
+						refreshed.Add(1)
+					}
+				}})
+				// The handler's Read returns an error, not the frame.
+				handlerDone := make(chan []string, 1)
+				url := loopback(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+					var got []string
+					defer func() { handlerDone <- got }()
+					for {
+						m, err := c.Read(ctx)
+						if err != nil {
+							return
+						}
+						got = append(got, string(m.Data))
+						if err := c.Write(ctx, websocket.MessageText, append([]byte(m.Principal.Subject+": "), m.Data...)); err != nil {
+							return
+						}
+					}
+				}))
+				ctx := testCtx(t)
+				c, out := rt.dial(ctx, url, "t1", nil)
+				if c == nil {
+					t.Fatalf("t1 refused: %v", out)
 				}
-			}})
-			url := loopback(t, wsauth.Handler(a, echo))
-			ctx := testCtx(t)
-			c, out := rt.dial(ctx, url, "t1", nil)
-			if c == nil {
-				t.Fatalf("t1 refused: %v", out)
-			}
-			defer c.CloseNow()
-			var later []byte
-			if rt.name == perMessageRoute.name {
-				if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
-					t.Fatalf("first frame: %q, %v", b, err)
+				defer c.CloseNow()
+				var later []byte
+				if rt.name == perMessageRoute.name {
+					if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
+						t.Fatalf("first frame: %q, %v", b, err)
+					}
+					later = envelope(t, rev.token, `"x"`)
+				} else {
+					var err error
+					if later, err = transport.AppendControl(nil, transport.TypeRefresh, rev.token); err != nil {
+						t.Fatal(err)
+					}
 				}
-				later = envelope(t, "t2", `"x"`)
-			} else {
-				var err error
-				if later, err = transport.AppendControl(nil, transport.TypeRefresh, "t2"); err != nil {
+				if err := c.Write(ctx, websocket.MessageText, later); err != nil {
 					t.Fatal(err)
 				}
-			}
-			if err := c.Write(ctx, websocket.MessageText, later); err != nil {
-				t.Fatal(err)
-			}
-			if _, b, err := c.Read(ctx); err == nil {
-				t.Fatalf("answered %q for a credential revoked while it was checked", b)
-			} else if code := websocket.CloseStatus(err); code != transport.CloseUnauthenticated {
-				t.Fatalf("closed with %v, want 4401", err)
-			}
-			if n := refreshed.Load(); n != 0 {
-				t.Fatalf("%d EventRefreshed for a revoked refresh", n)
-			}
-		})
+				if _, b, err := c.Read(ctx); err == nil {
+					t.Fatalf("answered %q for a credential revoked while it was checked", b)
+				} else if code := websocket.CloseStatus(err); code != transport.CloseUnauthenticated {
+					t.Fatalf("closed with %v, want 4401", err)
+				}
+				if n := refreshed.Load(); n != 0 {
+					t.Fatalf("%d EventRefreshed for a revoked refresh", n)
+				}
+				if got := <-handlerDone; slices.Contains(got, `"x"`) {
+					t.Fatalf("the handler read the frame of a credential revoked while it was checked: %q", got)
+				}
+			})
+		}
 	}
 }
 

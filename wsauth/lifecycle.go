@@ -135,6 +135,11 @@ func (l *life) set(p *Principal, ids [2]ticket.Key) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.fin != nil {
+		// Ended (revoked, say) while the credential was checked: the
+		// Registry had nothing left to refuse it with.
+		return false
+	}
 	l.armLocked(p)
 	return true
 }

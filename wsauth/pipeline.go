@@ -271,6 +271,12 @@ func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, curre
 	if err == nil {
 		err = a.authorizeSafely(ctx, p, peer.Request)
 	}
+	if err == nil && current != nil && !breaks.SkipRevocationsOnRefresh.Load() && a.registry.revoked(&p, ids) {
+		// Revoked while it was checked. A first credential is caught when
+		// it registers; a later one that does not become the principal
+		// registers nothing.
+		err = fail(kindRevoked, nil)
+	}
 	if late {
 		if err != nil && refusalOf(err).spends {
 			a.limiter.spend(peer.Addr)

@@ -57,6 +57,7 @@ type Registry struct {
 	// Recent revocations, by the time they happened.
 	subjects map[string]time.Time
 	ids      map[ticket.Key]time.Time
+	nrecent  atomic.Int64 // len(subjects) + len(ids), for revoked's lock-free "none"
 	// catching: a catch-up goroutine runs; recheck: it is to check every
 	// live connection again, the bus having been interrupted once more;
 	// catchCtx: the latest Listen's context, which bounds it.
@@ -203,6 +204,7 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	if rev.ID != (ticket.Key{}) {
 		r.ids[rev.ID] = now
 	}
+	r.nrecent.Store(int64(len(r.subjects) + len(r.ids)))
 	ended := r.coveredLocked(rev)
 	r.mu.Unlock()
 	reason := closeReason(rev.Reason)
@@ -339,6 +341,19 @@ func (r *Registry) checkStore(ctx context.Context, p *Principal, ids [2]ticket.K
 		return fail(kindRevoked, nil)
 	}
 	return nil
+}
+
+// revoked reports whether a recent revocation covers p: for a later
+// credential (a refresh, a per-message token), checked last, after the
+// store and the Authorizer, so that a revocation applied while it was
+// being checked refuses it.
+func (r *Registry) revoked(p *Principal, ids [2]ticket.Key) bool {
+	if r.nrecent.Load() == 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.revokedLocked(p, ids)
 }
 
 // revokedLocked reports whether a recent revocation covers p. r.mu is held.
@@ -487,6 +502,7 @@ func (r *Registry) forgetOld(now time.Time) {
 			delete(r.ids, k)
 		}
 	}
+	r.nrecent.Store(int64(len(r.subjects) + len(r.ids)))
 }
 
 // An index files live connections by key. Most keys (a subject, a token
