@@ -191,6 +191,11 @@ func (l *life) fire() {
 		l.mu.Unlock()
 		ep.sendNotice(exp)
 	default:
+		// Early: a run made stale by a re-arm, or the wall clock (by which
+		// a JWT's exp is due) stepped back since the timer was armed on
+		// the monotonic one. Armed again from the clock, so the expiry is
+		// never lost.
+		l.timer.Reset(left - time.Duration(l.leadMS)*time.Millisecond)
 		l.mu.Unlock()
 	}
 }

@@ -98,6 +98,47 @@ func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
 }
 
 // ctxSocket is a Socket that records the context of each Read and Write.
+// TestTimerRunWithTimeLeft: a timer run that finds time left, because
+// the wall clock (by which a JWT's exp is due) stepped back since the
+// timer was armed on the monotonic clock, arms it again: the notice and
+// the expiry still come. The step is simulated: the armed timer is
+// stopped and its run made by hand 1 s before the expiry's notice.
+func TestTimerRunWithTimeLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) { return Principal{}, nil }), FirstMessage{}, nil)
+		start := time.Now()
+		exp := start.Add(time.Minute).Round(0) // as a JWT's exp: no monotonic reading
+		var l life
+		l.init(a, context.Background(), netip.IPv6Loopback(), start, Principal{Subject: "alice", ExpiresAt: exp})
+		if err := l.begin([2]ticket.Key{}); err != nil {
+			t.Fatal(err)
+		}
+		var ep recorder
+		if !l.attach(&ep) {
+			t.Fatal("attach refused")
+		}
+		l.mu.Lock()
+		l.timer.Stop()
+		l.mu.Unlock()
+		time.Sleep(29 * time.Second)
+		l.fire()
+		synctest.Wait()
+		if n, closed := ep.seen(); n != 0 || len(closed) != 0 {
+			t.Fatalf("an early run acted: %d notices, closed %v", n, closed)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n, _ := ep.seen(); n != 1 {
+			t.Fatalf("at the notice time after an early run: %d notices, want 1", n)
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if _, closed := ep.seen(); len(closed) != 1 || closed[0] != 4401 {
+			t.Fatalf("at the expiry after an early run: closed %v, want [4401]", closed)
+		}
+	})
+}
+
 type ctxSocket struct {
 	mu   sync.Mutex
 	ctxs []context.Context
