@@ -83,7 +83,12 @@
 // A credential never appears in an error, a close reason, a response
 // header, an event or anything this package logs, and it is removed from
 // the request (its URL, its Sec-WebSocket-Protocol header) before the
-// handler, or a middleware that logs afterwards, can see it.
+// handler, or a middleware that logs afterwards, can see it. Only from the
+// request wsauth is given, and what shares its URL and Header: a logger
+// further out that holds a copy (one made by r.WithContext, as routers and
+// request-ID middleware do, or by http.StripPrefix), or that formats the
+// request line before calling on, still sees ?ticket=; log r.URL.Path
+// there, or mount the logger inside wsauth (examples/chi).
 //
 // # The connection's life
 //

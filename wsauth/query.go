@@ -16,7 +16,10 @@ import (
 // URLs end up in access logs and proxies, so only short-lived single-use
 // tickets belong there. The parameter is removed from the request itself
 // (its URL and RequestURI) before anything else sees it, so neither the
-// handler nor a logging middleware that runs afterwards can log it.
+// handler nor a logging middleware that runs afterwards on the same
+// request can log it. A logger further out that holds a copy of the
+// request (r.WithContext and http.StripPrefix make one) or logs before
+// calling on is out of reach: see the package doc.
 type Query struct {
 	// Param names the query parameter. Default "ticket"
 	// (transport.QueryParam).
