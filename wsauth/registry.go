@@ -122,9 +122,10 @@ func (r *Registry) Listen(ctx context.Context) error {
 // reason; "revoked" if empty), and refuses from then on every credential
 // issued to subject before now, including tickets not yet redeemed. With a
 // store, the revocation is recorded there first and holds on every node;
-// without one, only in this node's memory and only for a minute. An error
-// means the store or the bus could not be told; the connections here are
-// closed regardless.
+// without one, only in this node's memory and only for a minute. "Before
+// now" is by this node's clock and the issue time by the issuer's: keep
+// the clocks in sync. An error means the store or the bus could not be
+// told; the connections here are closed regardless.
 func (r *Registry) Revoke(ctx context.Context, subject, reason string) error {
 	now := time.Now()
 	var errs []error

@@ -17,9 +17,9 @@
 //
 //	Put:           SET <prefix><hex key> <value> PX <ttl in ms> NX
 //	Take:          GETDEL <prefix><hex key>
-//	Check:         EVALSHA <check script> 3 <marker> <subject key> <ID key> <1|0> <1|0>
-//	RevokeID:      EVALSHA <revoke script> 2 <marker> <ID key> <until in Unix ms>
-//	RevokeSubject: EVALSHA <revoke script> 2 <marker> <subject key> <at in Unix ms> <at+lifetime in Unix ms>
+//	Check:         EVALSHA <script> 4 <marker> <subject key> <ID key> <ID key> check <1|0> <1|0> <1|0> 0
+//	RevokeID:      EVALSHA <script> 2 <marker> <ID key> id <until−now in ms> 0
+//	RevokeSubject: EVALSHA <script> 2 <marker> <subject key> sub <at in Unix ms> <at+lifetime−now in ms> 0
 //	Bus:           PUBLISH / SUBSCRIBE on DefaultChannel ("wsauth:revoke")
 //
 // If the primary has replicas, each revocation is followed by WAIT 1
@@ -27,12 +27,15 @@
 // a replica holds the revocation.
 //
 // So among any number of nodes taking the same ticket at once, exactly one
-// gets it. GETDEL needs Redis 6.2 or later. A server that does not know a
-// script yet answers EVALSHA with NOSCRIPT, and the script is sent once
-// with EVAL. The scripts read the server's clock (TIME), and a revocation
-// script asks INFO replication how many replicas are online (a replica in
-// its first sync is not waited for: it will have the revocation once
-// synced).
+// gets it. GETDEL needs Redis 6.2 or later. The revocation list is one
+// script. A server that does not know it yet answers EVALSHA with
+// NOSCRIPT, and the script is sent once with EVAL, its last argument then
+// 1: the server is new to the store (see "When Redis loses data"). The
+// script reads the server's clock (TIME) when it writes the marker, and,
+// for a revocation, asks INFO replication how many replicas are online (a
+// replica in its first sync is not waited for: it will have the
+// revocation once synced); run in an EVAL, INFO server for its run_id.
+// Durations (the TTLs of revocations) are the node's: [Options.Now].
 //
 // # Keys and values
 //
@@ -54,10 +57,11 @@
 //
 // The revocation list lives under the prefix and one hash tag:
 //
-//	wsauth:ticket:{revocations}:since           the marker: when the list started, Unix ms; no TTL
-//	wsauth:ticket:{revocations}:id:<64 hex>     a revoked ID's DenyKey; "1", PXAT its until
+//	wsauth:ticket:{revocations}:since           the marker: when the list started, Unix ms,
+//	                                            and the server's run_id then; no TTL
+//	wsauth:ticket:{revocations}:id:<64 hex>     a revoked ID's DenyKey; "1", PX until its until
 //	wsauth:ticket:{revocations}:sub:<64 hex>    a subject's SHA-256; its latest revocation
-//	                                            time, Unix ms, PXAT that plus the lifetime
+//	                                            time, Unix ms, PX until that plus the lifetime
 //
 // Neither credential IDs nor subjects appear in a key; every time is
 // rounded up to the millisecond, towards refusal.
@@ -74,6 +78,26 @@
 // In-flight tickets are refused too, as they were issued before the new
 // marker; clients ask for another.
 //
+// A restart from an RDB snapshot, Redis's default persistence (save
+// points, appendonly no), is a loss that leaves the marker in place: the
+// server comes back as it was at the snapshot, revocations made since
+// undone and tickets redeemed since redeemable again. So the store takes
+// any server new to it for one that may have lost data: one that has not
+// run the store's script since it started, which a restart, a failover to
+// a replica and a Redis Cluster resharding of the marker's slot all are.
+// The first node to run the script there writes the marker anew, with the
+// server's time and run_id (INFO server), and the others, finding the
+// marker of this run, leave it; a SCRIPT FLUSH, the same run, moves
+// nothing. Set [Options.TrustRestarts], the same on every node, only for
+// a deployment that loses nothing across restarts and failovers (below);
+// else each of them logs everyone out.
+//
+// On Redis Cluster, tickets live on every shard and the marker on one:
+// the marker moves when its own shard restarts from a snapshot, not when
+// another does, and that shard's tickets redeemed since its snapshot, if
+// not yet expired (a ticket lives 30 s by default), are redeemable once
+// more. Give the shards persistence that loses nothing, or none at all.
+//
 // The marker is also written when the list is first used (the first Check
 // or revocation on an empty Redis), not when a ticket is Put, which is one
 // SET on a key anywhere in the cluster. So the tickets and credentials
@@ -83,9 +107,13 @@
 //
 // Since comes from the Redis server's clock, and credentials' issue times
 // from their issuers'. Keep the clocks in sync (NTP): a Redis clock running
-// behind the issuers narrows what a loss refuses by the difference.
+// behind the issuers narrows what a loss refuses by the difference. So
+// does an issuer's clock running ahead of the revoking node's for a
+// revocation, whose time is the revoking node's: a credential issued less
+// than the difference before it is not covered.
 //
-// To avoid the mass logout, make Redis keep its data:
+// To avoid the mass logout, make Redis keep its data, and set
+// Options.TrustRestarts:
 //
 //   - appendonly yes with appendfsync always, so that a restart reloads
 //     every acknowledged revocation (appendfsync everysec loses up to a

@@ -99,7 +99,8 @@ func Example_revocations() {
 	}
 	iat := st.Since
 	fmt.Println("list since", st.Since.UTC().Format(time.TimeOnly), "refused:", st.Refuses(iat))
-	if err := store.RevokeID(ctx, jti, iat.Add(time.Hour)); err != nil {
+	// How long is this node's clock's say, not Redis's.
+	if err := store.RevokeID(ctx, jti, time.Now().Add(time.Hour)); err != nil {
 		panic(err)
 	}
 	st, _ = store.Check(ctx, [2]ticket.Key{jti}, "alice")

@@ -12,13 +12,13 @@ import (
 // error of a revocation that no replica confirmed in time.
 var errNotReplicated = errors.New("no replica confirmed the revocation within Options.ReplicaTimeout; it is in force on the primary, retry it")
 
-// revoke runs script, a revocation write that returns how many replicas
-// are online, and then, if any is, waits until one of them holds
-// the write (WAIT 1), so that a failover keeps the revocation. WAIT counts
-// the writes of its own connection, so both go over one connection to the
-// primary holding the revocation keys; a primary without replicas gets no
-// WAIT, which would only sit out its timeout.
-func (s *Store) revoke(ctx context.Context, op string, script *redis.Script, keys []string, args ...any) error {
+// revoke runs revocationScript with args, a revocation write that returns
+// how many replicas are online, and then, if any is, waits until one of
+// them holds the write (WAIT 1), so that a failover keeps the revocation.
+// WAIT counts the writes of its own connection, so both go over one
+// connection to the primary holding the revocation keys; a primary without
+// replicas gets no WAIT, which would only sit out its timeout.
+func (s *Store) revoke(ctx context.Context, op string, keys []string, args ...any) error {
 	conn, err := s.primaryConn(ctx)
 	if err != nil {
 		return unavailable(op, err)
@@ -28,7 +28,7 @@ func (s *Store) revoke(ctx context.Context, op string, script *redis.Script, key
 		defer conn.Close()
 		sc = conn
 	}
-	n, err := script.Run(ctx, sc, keys, args...).Int64()
+	n, err := s.run(ctx, sc, keys, args...).Int64()
 	if err != nil {
 		if c, ok := s.client.(*redis.ClusterClient); ok {
 			c.ReloadState(ctx) // the slot may have moved under the cached map

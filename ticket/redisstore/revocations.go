@@ -42,24 +42,68 @@ func (k revocationKeys) subKey(subject string) string {
 	return k.sub + hex.EncodeToString(h[:])
 }
 
-// scriptPrelude is shared by the scripts: KEYS[1] is always the marker.
-// A script runs alone on the server, so reading the marker and writing it
-// when missing (SET NX, in effect) cannot interleave with anything.
-const scriptPrelude = `
-local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+// revocationScript is the one script of the revocation list, so that a
+// server runs it first only once (see run). KEYS[1] is always the marker;
+// ARGV[1] names the operation; the last ARGV is '1' when the server is new
+// to the store (see run). A script runs alone on the server, so reading
+// the marker and writing it when missing (SET NX, in effect) cannot
+// interleave with anything.
+//
+//	check: KEYS[2] the subject's key, KEYS[3] and KEYS[4] the IDs'; ARGV[2],
+//	       ARGV[3] and ARGV[4] are '1' to read them. It returns {since,
+//	       denied (0 or 1), subject revocation time or 0}.
+//	id:    KEYS[2] the ID's key; ARGV[2] how long it is refused, ms, by the
+//	       node's clock. It keeps the longer of two, and returns the
+//	       replica count.
+//	sub:   KEYS[2] the subject's key; ARGV[2] the revocation time, Unix ms,
+//	       and ARGV[3] how long it is kept, ms, by the node's clock. It
+//	       keeps the later of two times, and returns the replica count.
+var revocationScript = redis.NewScript(`
+local corrupt = 'ERR wsauth: revocation record is not a time'
+-- runid returns the server's run_id (nil where INFO has no server
+-- section, as in miniredis): it changes when the server restarts, and
+-- is another server's after a failover.
+local function runid()
+  local info = redis.pcall('INFO', 'server')
+  if type(info) ~= 'string' then
+    return nil
+  end
+  return string.match(info, 'run_id:(%x+)')
 end
--- since returns the marker's time, writing the server's time, rounded up
--- to the millisecond, if the marker is missing: a list that starts now.
+-- since returns the marker's time, "<Unix ms>[ <run_id>]", or nil if it is
+-- corrupt. It writes the server's time, rounded up to the millisecond, and
+-- run_id, if the marker is missing (a list that starts now), or if the
+-- server is new to the store and the marker is not of its run: the server
+-- may hold an older state than the one the nodes were told of, as after a
+-- restart from a snapshot, and the list starts again, never earlier than
+-- it did.
 local function since()
   local v = redis.call('GET', KEYS[1])
+  local old, run
   if v then
-    return tonumber(v)
+    old, run = string.match(v, '^(%d+) ?(%x*)$')
+    if not old then
+      return nil
+    end
+    old = tonumber(old)
+    if ARGV[#ARGV] ~= '1' then
+      return old
+    end
+  end
+  local id = runid()
+  if old and id and run == id then
+    return old -- started again already in this run of the server
   end
   local t = redis.call('TIME')
   local ms = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
-  redis.call('SET', KEYS[1], string.format('%.0f', ms))
+  if old and old > ms then
+    ms = old
+  end
+  local marker = string.format('%.0f', ms)
+  if id then
+    marker = marker .. ' ' .. id
+  end
+  redis.call('SET', KEYS[1], marker)
   return ms
 end
 -- replicas returns how many replicas are online: those WAIT counts, not
@@ -76,53 +120,29 @@ local function replicas()
   end
   return n
 end
-local corrupt = 'ERR wsauth: revocation record is not a time'
-`
 
-// revokeIDScript: KEYS[2] is the ID's key; ARGV[1] the until time, Unix
-// ms. It keeps the later of two times and returns the replica count.
-var revokeIDScript = redis.NewScript(scriptPrelude + `
-if not since() then
-  return redis.error_reply(corrupt)
-end
-local untilMs = tonumber(ARGV[1])
-local t = now()
-if untilMs > t then
-  local ttl = redis.call('PTTL', KEYS[2])
-  if ttl == -2 or (ttl >= 0 and t + ttl < untilMs) then
-    redis.call('SET', KEYS[2], '1', 'PXAT', ARGV[1])
-  end
-end
-return replicas()
-`)
-
-// revokeSubjectScript: KEYS[2] is the subject's key; ARGV[1] the
-// revocation time and ARGV[2] its end, Unix ms. It keeps the later of two
-// times and returns the replica count.
-var revokeSubjectScript = redis.NewScript(scriptPrelude + `
-if not since() then
-  return redis.error_reply(corrupt)
-end
-local at, ends = tonumber(ARGV[1]), tonumber(ARGV[2])
-if ends > now() then
-  local cur = tonumber(redis.call('GET', KEYS[2]) or 0)
-  if not cur or at > cur then
-    redis.call('SET', KEYS[2], ARGV[1], 'PXAT', ARGV[2])
-  end
-end
-return replicas()
-`)
-
-// checkScript: KEYS[2] is the subject's key, KEYS[3] and KEYS[4] the IDs';
-// ARGV[1], ARGV[2] and ARGV[3] are '1' to read them. It returns {since,
-// denied (0 or 1), subject revocation time or 0}.
-var checkScript = redis.NewScript(scriptPrelude + `
 local s = since()
 if not s then
   return redis.error_reply(corrupt)
 end
+local op = ARGV[1]
+if op == 'id' then
+  local ttl = tonumber(ARGV[2])
+  local cur = redis.call('PTTL', KEYS[2])
+  if cur == -2 or (cur >= 0 and cur < ttl) then
+    redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+  end
+  return replicas()
+elseif op == 'sub' then
+  local at = tonumber(ARGV[2])
+  local cur = tonumber(redis.call('GET', KEYS[2]) or 0)
+  if not cur or at > cur then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  end
+  return replicas()
+end
 local revoked = 0
-if ARGV[1] == '1' then
+if ARGV[2] == '1' then
   local v = redis.call('GET', KEYS[2])
   if v then
     revoked = tonumber(v)
@@ -132,9 +152,9 @@ if ARGV[1] == '1' then
   end
 end
 local denied = 0
-for i = 2, 3 do
+for i = 3, 4 do
   if denied == 0 and ARGV[i] == '1' then
-    denied = redis.call('EXISTS', KEYS[i + 1])
+    denied = redis.call('EXISTS', KEYS[i])
   end
 end
 return {s, denied, revoked}
@@ -145,29 +165,31 @@ var errNoSubject = errors.New("redisstore: revoke subject: empty subject")
 
 // RevokeID refuses the credential ID under key until until, as
 // ticket.Revocations asks, with one script that writes SET <prefix>
-// {revocations}:id:<hex key> 1 PXAT <until in Unix ms, rounded up> unless
-// the key already lasts longer; Redis drops it when it lapses. The
-// deadline is absolute: it relies on the Redis server's clock. If the
-// primary has replicas, a WAIT 1 follows on the same connection (see
-// Options.ReplicaTimeout). Errors wrap ticket.ErrStoreUnavailable.
+// {revocations}:id:<hex key> 1 PX <until − now in ms, rounded up> unless
+// the key already lasts longer; Redis drops it when it lapses. How long
+// is Options.Now's say, the clock the credential's expiry is checked by,
+// not the Redis server's, which may run ahead. An until already past
+// writes nothing. If the primary has replicas, a WAIT 1 follows on the
+// same connection (see Options.ReplicaTimeout). Errors wrap
+// ticket.ErrStoreUnavailable.
 func (s *Store) RevokeID(ctx context.Context, key ticket.Key, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return unavailable("revoke id", err)
 	}
-	ms := ceilMilli(until)
-	if ms <= 0 {
-		return nil // long past
+	ttl := ceilDuration(until.Sub(s.now()))
+	if ttl <= 0 {
+		return nil // past
 	}
-	return s.revoke(ctx, "revoke id", revokeIDScript, []string{s.rev.marker, s.rev.idKey(key)}, ms)
+	return s.revoke(ctx, "revoke id", []string{s.rev.marker, s.rev.idKey(key)}, "id", ttl)
 }
 
 // RevokeSubject refuses every credential of subject issued at or before
 // at, as ticket.Revocations asks, with one script that writes SET <prefix>
 // {revocations}:sub:<hex SHA-256 of subject> <at in Unix ms, rounded up>
-// PXAT <that plus Options.RevocationLifetime> unless the key holds a later
-// time. If the primary has replicas, a WAIT 1 follows on the same
-// connection. The empty subject is an error; other errors wrap
-// ticket.ErrStoreUnavailable.
+// PX <until at plus Options.RevocationLifetime, by Options.Now>
+// unless the key holds a later time. If the primary has replicas, a WAIT
+// 1 follows on the same connection. The empty subject is an error; other
+// errors wrap ticket.ErrStoreUnavailable.
 func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return unavailable("revoke subject", err)
@@ -175,19 +197,19 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time)
 	if subject == "" {
 		return errNoSubject
 	}
-	ms := ceilMilli(at)
-	ends := ms + s.lifetime.Milliseconds()
-	if ends <= 0 {
-		return nil // long past
+	ttl := ceilDuration(at.Add(s.lifetime).Sub(s.now()))
+	if ttl <= 0 {
+		return nil // past
 	}
-	return s.revoke(ctx, "revoke subject", revokeSubjectScript, []string{s.rev.marker, s.rev.subKey(subject)}, ms, ends)
+	return s.revoke(ctx, "revoke subject", []string{s.rev.marker, s.rev.subKey(subject)}, "sub", ceilMilli(at), ttl)
 }
 
 // Check reports what Redis knows of the credential with IDs keys and
 // subject, as ticket.Revocations asks, with one script (EVALSHA; EVAL
 // once per server, when it does not know the script yet): it reads the
 // marker, the IDs' keys and the subject's key, and writes the marker with
-// the server's time if it is missing, which makes Since that time. Errors,
+// the server's time if it is missing, or if the server is new to the
+// store (see the package doc), which makes Since that time. Errors,
 // and a marker or record that is not a time, wrap
 // ticket.ErrStoreUnavailable.
 func (s *Store) Check(ctx context.Context, keys [2]ticket.Key, subject string) (ticket.Status, error) {
@@ -205,7 +227,7 @@ func (s *Store) Check(ctx context.Context, keys [2]ticket.Key, subject string) (
 			names[2+i] = s.rev.idKey(k)
 		}
 	}
-	res, err := checkScript.Run(ctx, s.client, names, flag(subject != ""), flag(keys[0] != ticket.Key{}), flag(keys[1] != ticket.Key{})).Int64Slice()
+	res, err := s.run(ctx, s.client, names, "check", flag(subject != ""), flag(keys[0] != ticket.Key{}), flag(keys[1] != ticket.Key{})).Int64Slice()
 	if err != nil {
 		return ticket.Status{}, unavailable("check", err)
 	}
@@ -225,6 +247,32 @@ func flag(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// run runs revocationScript with EVALSHA, and with EVAL when the server
+// does not know it yet, on sc. EVAL adds a last argument: "1" (unless
+// Options.TrustRestarts) tells since() that the server is new to the
+// store. A server that has not run the script since it started (a
+// restart, a failover) may hold an older state than the one the nodes
+// were told of: a restart from an RDB snapshot, Redis's default
+// persistence, brings back the revocations' and tickets' past without a
+// trace. EVALSHA adds "0".
+func (s *Store) run(ctx context.Context, sc redis.Scripter, keys []string, args ...any) *redis.Cmd {
+	n := len(args)
+	cmd := revocationScript.EvalSha(ctx, sc, keys, append(args[:n:n], "0")...)
+	if err := cmd.Err(); err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return cmd
+	}
+	return revocationScript.Eval(ctx, sc, keys, append(args[:n:n], flag(!s.trustRestarts))...)
+}
+
+// ceilDuration returns d in milliseconds, rounded up.
+func ceilDuration(d time.Duration) int64 {
+	ms := d.Milliseconds()
+	if d > 0 && d%time.Millisecond != 0 {
+		ms++
+	}
+	return ms
 }
 
 // ceilMilli returns t in Unix milliseconds, rounded up: a revocation kept

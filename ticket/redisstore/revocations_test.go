@@ -30,7 +30,7 @@ func TestRevocationsMiniredis(t *testing.T) {
 		NewStore: func(t *testing.T, clock *tickettest.Clock) ticket.Store {
 			m = miniredis.RunT(t)
 			followClock(m, clock)
-			return redisstore.New(newClient(t, m.Addr()), nil)
+			return redisstore.New(newClient(t, m.Addr()), &redisstore.Options{Now: clock.Now})
 		},
 		Wipe: func(t *testing.T, _ *tickettest.Clock, s ticket.Store) ticket.Store {
 			m.FlushAll()
@@ -90,16 +90,20 @@ func TestRevocationCommands(t *testing.T) {
 			t.Fatalf("Check = %+v, %v", st0, err)
 		}
 		cmds := wantCommands(t, n, "Check", "evalsha")
-		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{4, marker, subKey, idKey, marker, "1", "1", "0"}); got != want {
+		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{4, marker, subKey, idKey, marker, "check", "1", "1", "0", "0"}); got != want {
 			t.Fatalf("Check sent EVALSHA … %s, want %s", got, want)
 		}
-		// The marker is the time of the first Check, in Unix ms, and
-		// does not expire.
+		// The marker is the time of the first Check, in Unix ms, then
+		// the server's run_id where INFO tells it, and does not expire.
 		v, err := c.Get(ctx, marker).Result()
 		if err != nil {
 			t.Fatalf("GET marker: %v", err)
 		}
-		ms, _ := strconv.ParseInt(v, 10, 64)
+		msText, run, _ := strings.Cut(v, " ")
+		if want := runID(t, c); run != want {
+			t.Fatalf("marker %q: run_id %q, want %q", v, run, want)
+		}
+		ms, _ := strconv.ParseInt(msText, 10, 64)
 		if since := time.UnixMilli(ms); !since.Equal(st0.Since) || since.Before(before.Truncate(time.Millisecond)) || since.After(time.Now().Add(time.Millisecond)) {
 			t.Fatalf("marker %q, Since %v; want the time of the first Check", v, st0.Since)
 		}
@@ -110,14 +114,15 @@ func TestRevocationCommands(t *testing.T) {
 		n.reset() // of the inspection above
 		// A microsecond past a whole millisecond: RevokeID rounds it up.
 		until := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(time.Microsecond)
-		for i, want := range [][]string{{"evalsha", "eval"}, {"evalsha"}} {
-			if err := st.RevokeID(ctx, k, until); err != nil {
-				t.Fatal(err)
-			}
-			cmds = wantCommands(t, n, fmt.Sprint("RevokeID #", i+1), want...)
+		// One script for every operation: the server knows it already.
+		if err := st.RevokeID(ctx, k, until); err != nil {
+			t.Fatal(err)
 		}
-		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{2, marker, idKey, until.UnixMilli() + 1}); got != want {
-			t.Fatalf("RevokeID sent EVALSHA … %s, want %s", got, want)
+		cmds = wantCommands(t, n, "RevokeID", "evalsha")
+		// How long, in ms by this node's clock, rounded up.
+		ttl, _ := strconv.ParseInt(fmt.Sprint(cmds[0][len(cmds[0])-2]), 10, 64)
+		if got, want := fmt.Sprint(cmds[0][2:len(cmds[0])-2]), fmt.Sprint([]any{2, marker, idKey, "id"}); got != want || ttl < 59*60*1000 || ttl > 60*60*1000+1 || cmds[0][len(cmds[0])-1] != "0" {
+			t.Fatalf("RevokeID sent EVALSHA … %v, want %s <about an hour in ms> 0", cmds[0][2:], want)
 		}
 		if ttl := c.PTTL(ctx, idKey).Val(); ttl <= 59*time.Minute || ttl > time.Hour+time.Millisecond {
 			t.Fatalf("ID PTTL %v, want about an hour", ttl)
@@ -125,14 +130,13 @@ func TestRevocationCommands(t *testing.T) {
 
 		n.reset()
 		at := time.Now().Truncate(time.Millisecond)
-		for i, want := range [][]string{{"evalsha", "eval"}, {"evalsha"}} {
-			if err := st.RevokeSubject(ctx, subject, at); err != nil {
-				t.Fatal(err)
-			}
-			cmds = wantCommands(t, n, fmt.Sprint("RevokeSubject #", i+1), want...)
+		if err := st.RevokeSubject(ctx, subject, at); err != nil {
+			t.Fatal(err)
 		}
-		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{2, marker, subKey, at.UnixMilli(), at.Add(24 * time.Hour).UnixMilli()}); got != want {
-			t.Fatalf("RevokeSubject sent EVALSHA … %s, want %s", got, want)
+		cmds = wantCommands(t, n, "RevokeSubject", "evalsha")
+		ttl, _ = strconv.ParseInt(fmt.Sprint(cmds[0][len(cmds[0])-2]), 10, 64)
+		if got, want := fmt.Sprint(cmds[0][2:len(cmds[0])-2]), fmt.Sprint([]any{2, marker, subKey, "sub", at.UnixMilli()}); got != want || ttl < 23*3600*1000 || ttl > 24*3600*1000 || cmds[0][len(cmds[0])-1] != "0" {
+			t.Fatalf("RevokeSubject sent EVALSHA … %v, want %s <about 24 h in ms> 0", cmds[0][2:], want)
 		}
 		if v := c.Get(ctx, subKey).Val(); v != strconv.FormatInt(at.UnixMilli(), 10) {
 			t.Fatalf("subject record %q, want %d", v, at.UnixMilli())
@@ -153,7 +157,7 @@ func TestRevocationCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmds = wantCommands(t, n, "Check of nothing", "evalsha")
-		if got := fmt.Sprint(cmds[0][len(cmds[0])-2:]); got != "[0 0]" {
+		if got := fmt.Sprint(cmds[0][len(cmds[0])-3 : len(cmds[0])-1]); got != "[0 0]" {
 			t.Fatalf("Check of nothing asked for %s, want [0 0]", got)
 		}
 
@@ -170,8 +174,8 @@ func TestRevocationCommands(t *testing.T) {
 				t.Errorf("key %q does not match %v", key, revocationKeyPattern)
 			}
 		}
-		if len(sent) != 10 {
-			t.Fatalf("%d commands recorded, want 10", len(sent))
+		if len(sent) != 6 {
+			t.Fatalf("%d commands recorded, want 6", len(sent))
 		}
 		for _, args := range sent {
 			if s := fmt.Sprint(args); strings.Contains(s, jti) || strings.Contains(s, subject) {
@@ -179,6 +183,21 @@ func TestRevocationCommands(t *testing.T) {
 			}
 		}
 	})
+}
+
+// runID is the server's run_id, or "" where INFO does not tell it.
+func runID(t *testing.T, c *redis.Client) string {
+	t.Helper()
+	info, err := c.Info(t.Context(), "server").Result()
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Options.Prefix moves the revocation keys, RevocationLifetime their TTL;
@@ -190,7 +209,7 @@ func TestRevocationOptions(t *testing.T) {
 	if err := st.RevokeSubject(t.Context(), "alice", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if *opts != (redisstore.Options{Prefix: "app2:", RevocationLifetime: time.Hour}) {
+	if o := *opts; o.Prefix != "app2:" || o.RevocationLifetime != time.Hour || o.ReplicaTimeout != 0 || o.Now != nil || o.TrustRestarts {
 		t.Fatalf("New changed its options to %+v", *opts)
 	}
 	subKey := "app2:{revocations}:sub:" + sha256Hex("alice")
@@ -338,5 +357,98 @@ func TestRevocationsSurviveKill(t *testing.T) {
 	}
 	if s, err := st.Check(ctx, [2]ticket.Key{ticket.DenyKey("jti-new")}, "alice"); err != nil || s.Refuses(time.Now()) {
 		t.Fatalf("a credential issued after the restart is refused: %+v, %v", s, err)
+	}
+}
+
+// A Redis clock running ahead of the node's does not shorten a
+// revocation: how long it lasts is the node's say, by which the
+// credential expires.
+func TestRevocationTTLsFollowTheNodeClock(t *testing.T) {
+	st, m, _ := newMini(t)
+	now := time.Now()
+	m.SetTime(now.Add(30 * time.Second))
+	ctx := t.Context()
+	k := ticket.DenyKey("jti-1")
+	if err := st.RevokeID(ctx, k, now.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeSubject(ctx, "alice", now); err != nil {
+		t.Fatal(err)
+	}
+	s, err := st.Check(ctx, [2]ticket.Key{k}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Denied || !s.Refuses(now) {
+		t.Fatalf("Redis clock 30 s ahead, ID revoked for 10 s more and the subject now: %+v", s)
+	}
+	if ttl := m.TTL(redisstore.DefaultPrefix + "{revocations}:id:" + k.String()); ttl <= 9*time.Second || ttl > 10*time.Second+time.Millisecond {
+		t.Fatalf("ID TTL %v, want 10 s", ttl)
+	}
+}
+
+// A restart from an RDB snapshot brings back the revocation list as it
+// was, marker included: the store takes the restarted server for one that
+// lost data, and Since moves past the restart. A SCRIPT FLUSH, the same
+// server's run, moves nothing; with TrustRestarts a restart moves nothing
+// either.
+func TestRestartFromSnapshot(t *testing.T) {
+	srv := redistest.Start(t)
+	client := shortClient(srv.Addr)
+	defer client.Close()
+	ctx := t.Context()
+	for _, trust := range []bool{false, true} {
+		if err := client.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		st := redisstore.New(client, &redisstore.Options{TrustRestarts: trust})
+		first, err := st.Check(ctx, [2]ticket.Key{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.CLI("SAVE")
+		issued := time.Now()
+		k := ticket.DenyKey("jti-revoked")
+		if err := st.RevokeID(ctx, k, issued.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RevokeSubject(ctx, "alice", issued); err != nil {
+			t.Fatal(err)
+		}
+		srv.CLI("SCRIPT", "FLUSH")
+		if s, err := st.Check(ctx, [2]ticket.Key{k}, "alice"); err != nil || !s.Since.Equal(first.Since) || !s.Denied {
+			t.Fatalf("TrustRestarts %v: after SCRIPT FLUSH: %+v, %v; want Since %v", trust, s, err, first.Since)
+		}
+		killed := time.Now()
+		srv.Stop() // SIGKILL
+		srv.Restart()
+		var s ticket.Status
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if s, err = st.Check(ctx, [2]ticket.Key{k}, "alice"); err == nil {
+				break
+			}
+			if !errors.Is(err, ticket.ErrStoreUnavailable) || time.Now().After(deadline) {
+				t.Fatalf("Check after the restart: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the reconnect, not synchronising
+		}
+		if s.Denied || !s.SubjectRevoked.IsZero() {
+			t.Fatalf("TrustRestarts %v: after the restart %+v: the snapshot predates the revocations", trust, s)
+		}
+		switch {
+		case !trust && (s.Since.Before(killed) || !s.Refuses(issued)):
+			t.Fatalf("after a restart from a snapshot: %+v; want Since after %v, refusing what was issued before", s, killed)
+		case trust && !s.Since.Equal(first.Since):
+			t.Fatalf("TrustRestarts: after a restart: Since %v, want %v", s.Since, first.Since)
+		}
+		// Another node that finds the script missing too, as the nodes do
+		// at once after a restart, moves nothing: the marker is of this
+		// run of the server.
+		srv.CLI("SCRIPT", "FLUSH")
+		other := redisstore.New(newClient(t, srv.Addr), &redisstore.Options{TrustRestarts: trust})
+		if s2, err := other.Check(ctx, [2]ticket.Key{}, ""); err != nil || !s2.Since.Equal(s.Since) {
+			t.Fatalf("TrustRestarts %v: a second node after the restart: %+v, %v; want Since %v", trust, s2, err, s.Since)
+		}
 	}
 }

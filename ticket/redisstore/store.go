@@ -38,6 +38,24 @@ type Options struct {
 	// wait, and a failover may lose the latest revocations. Default: one
 	// second; a healthy replica confirms within milliseconds.
 	ReplicaTimeout time.Duration
+
+	// Now returns the current time, by which RevokeID and RevokeSubject
+	// turn their deadlines into Redis TTLs: the nodes' clock, by which
+	// credentials expire, rather than the Redis server's. Default:
+	// time.Now. Tests pass a fake clock's Now (see package tickettest).
+	Now func() time.Time
+
+	// TrustRestarts says that the Redis server holding the revocations
+	// loses no acknowledged write when it restarts (appendonly yes with
+	// appendfsync always) or fails over (replicas, and revocations wait
+	// for one: ReplicaTimeout). By default a server new to the store, one
+	// that has not run its scripts since it started (a restart, a
+	// failover, SCRIPT FLUSH), is taken for one that may have lost data:
+	// a restart from an RDB snapshot, Redis's default persistence, brings
+	// back an older state, revocations undone and spent tickets again
+	// redeemable, without a trace. Since then moves to that moment, and
+	// everyone logs in again (see the package doc). Default false.
+	TrustRestarts bool
 }
 
 const defaultReplicaTimeout = time.Second
@@ -52,6 +70,8 @@ type Store struct {
 
 	lifetime       time.Duration
 	replicaTimeout time.Duration // negative: no WAIT
+	trustRestarts  bool
+	now            func() time.Time
 }
 
 var _ ticket.Store = (*Store)(nil)
@@ -73,12 +93,17 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.ReplicaTimeout == 0 {
 		o.ReplicaTimeout = defaultReplicaTimeout
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Store{
 		client:         client,
 		prefix:         o.Prefix,
 		rev:            newRevocationKeys(o.Prefix),
 		lifetime:       o.RevocationLifetime,
 		replicaTimeout: o.ReplicaTimeout,
+		trustRestarts:  o.TrustRestarts,
+		now:            o.Now,
 	}
 }
 
