@@ -40,7 +40,8 @@
 // Registry.Revoke, Registry.RevokeToken by jti and by sid, sleep (so that
 // credentials expire), a burst of failing attempts from one fresh address
 // at once, several clients racing one ticket, a client that never
-// authenticates, redis-server SIGKILL, restart empty, SIGSTOP and SIGCONT,
+// authenticates, redis-server SIGKILL, restart (empty, or back to its last
+// SAVE, as Redis's default persistence does), SIGSTOP and SIGCONT, SAVE,
 // CLIENT KILL TYPE pubsub, and a node's bus cut (its Listen context ends)
 // and restored (Listen again). Faults are repaired a few operations later.
 // Each history also contains, at random places, the short scenarios the

@@ -30,12 +30,13 @@ const (
 	opRace                           // Arg clients present one ticket at once
 	opSilent                         // C opens an in-band route and never authenticates
 	opRedisKill                      // SIGKILL redis-server
-	opRedisRestart                   // restart it empty
+	opRedisRestart                   // restart it: empty, or from its last snapshot (opRedisSave)
 	opRedisPause                     // SIGSTOP
 	opRedisResume                    // SIGCONT
 	opPubsubKill                     // CLIENT KILL TYPE pubsub: every node's bus connection
 	opBusCut                         // node N stops listening (its Listen context ends)
 	opBusRestore                     // node N listens again, and catches up
+	opRedisSave                      // SAVE: the snapshot the next restart comes back to
 )
 
 var opNames = map[opKind]string{
@@ -46,7 +47,7 @@ var opNames = map[opKind]string{
 	opSleep: "sleep", opBurst: "burst", opRace: "race", opSilent: "silent",
 	opRedisKill: "redis-kill", opRedisRestart: "redis-restart", opRedisPause: "redis-pause",
 	opRedisResume: "redis-resume", opPubsubKill: "pubsub-kill", opBusCut: "bus-cut",
-	opBusRestore: "bus-restore",
+	opBusRestore: "bus-restore", opRedisSave: "redis-save",
 }
 
 var opConsts = map[opKind]string{
@@ -57,7 +58,7 @@ var opConsts = map[opKind]string{
 	opSleep: "opSleep", opBurst: "opBurst", opRace: "opRace", opSilent: "opSilent",
 	opRedisKill: "opRedisKill", opRedisRestart: "opRedisRestart", opRedisPause: "opRedisPause",
 	opRedisResume: "opRedisResume", opPubsubKill: "opPubsubKill", opBusCut: "opBusCut",
-	opBusRestore: "opBusRestore",
+	opBusRestore: "opBusRestore", opRedisSave: "opRedisSave",
 }
 
 // credKind says which credential a connect or a refresh presents.
@@ -545,7 +546,7 @@ func (g *generator) fault(node int) {
 	case g.paused, g.killed:
 		return // repaired by step
 	default:
-		switch g.intn(6) {
+		switch g.intn(7) {
 		case 0:
 			g.emit(op{Kind: opRedisKill})
 			g.killed, g.repair = true, 1+g.intn(3)
@@ -556,6 +557,8 @@ func (g *generator) fault(node int) {
 			g.paused, g.repair = true, 1+g.intn(2)
 		case 3:
 			g.emit(op{Kind: opPubsubKill})
+		case 4:
+			g.emit(op{Kind: opRedisSave})
 		default:
 			g.emit(op{Kind: opBusCut, N: node})
 			g.cut[node], g.restore[node] = true, 2+g.intn(6)

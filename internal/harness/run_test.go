@@ -254,7 +254,7 @@ func (w *world) exec(i int, o op) string {
 		w.race(i, o)
 	case opSilent:
 		w.silent(o)
-	case opRedisKill, opRedisRestart, opRedisPause, opRedisResume, opPubsubKill:
+	case opRedisKill, opRedisRestart, opRedisPause, opRedisResume, opPubsubKill, opRedisSave:
 		if w.cfg.redis {
 			w.redisFault(o.Kind)
 		}
@@ -649,8 +649,8 @@ func (w *world) silent(o op) {
 	cl.open(outcome{conn: c})
 }
 
-// redisFault kills, restarts, pauses or resumes the redis-server, or
-// kills every node's Pub/Sub connection.
+// redisFault kills, restarts, pauses, resumes or snapshots (SAVE) the
+// redis-server, or kills every node's Pub/Sub connection.
 func (w *world) redisFault(k opKind) {
 	srv := w.env.redis
 	switch k {
@@ -679,6 +679,20 @@ func (w *world) redisFault(k opKind) {
 		}
 		w.redisPause = w.h.faulted(k)
 		srv.Pause()
+	case opRedisSave:
+		// Not a fault: it loses nothing. A restart after it comes back
+		// to it, with the revocations and redemptions since undone but
+		// the revocation list's marker kept, as Redis's default
+		// persistence does.
+		if w.redisDown || w.redisPause >= 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := w.admin.Do(ctx, "SAVE").Err()
+		cancel()
+		if err != nil {
+			w.cap.add("save error", err.Error())
+		}
 	case opRedisResume:
 		w.resumeRedis()
 	case opPubsubKill:
