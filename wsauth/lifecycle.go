@@ -194,8 +194,14 @@ func (l *life) fire() {
 		// Early: a run made stale by a re-arm, or the wall clock (by which
 		// a JWT's exp is due) stepped back since the timer was armed on
 		// the monotonic one. Armed again from the clock, so the expiry is
-		// never lost.
-		l.timer.Reset(left - time.Duration(l.leadMS)*time.Millisecond)
+		// never lost. (A life accepted already due, by the clock then,
+		// has no timer yet.)
+		d := left - time.Duration(l.leadMS)*time.Millisecond
+		if l.timer == nil {
+			l.timer = time.AfterFunc(d, l.fire)
+		} else {
+			l.timer.Reset(d)
+		}
 		l.mu.Unlock()
 	}
 }

@@ -139,6 +139,30 @@ func TestTimerRunWithTimeLeft(t *testing.T) {
 	})
 }
 
+// TestTimerRunWithTimeLeftAndNoTimer: a life accepted already due by the
+// clock has no timer, only a run of fire on a goroutine; if that run finds
+// time left (the wall clock stepped back meanwhile), it makes the timer
+// rather than reset one that does not exist, and the expiry still comes.
+func TestTimerRunWithTimeLeftAndNoTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := New(VerifierFunc(func(context.Context, string, Peer) (Principal, error) { return Principal{}, nil }), FirstMessage{}, nil)
+		exp := time.Now().Add(time.Minute).Round(0)
+		var l life
+		l.init(a, context.Background(), netip.IPv6Loopback(), time.Now(), Principal{Subject: "alice", ExpiresAt: exp})
+		if l.timer != nil {
+			t.Fatal("a timer before any arming")
+		}
+		var ep recorder
+		l.ep = &ep
+		l.fire() // the run armLocked started when it found the principal due
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if _, closed := ep.seen(); len(closed) != 1 || closed[0] != 4401 {
+			t.Fatalf("at the expiry: closed %v, want [4401]", closed)
+		}
+	})
+}
+
 type ctxSocket struct {
 	mu   sync.Mutex
 	ctxs []context.Context
