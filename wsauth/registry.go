@@ -60,9 +60,12 @@ type Registry struct {
 	nrecent  atomic.Int64 // len(subjects) + len(ids), for revoked's lock-free "none"
 	// catching: a catch-up goroutine runs; recheck: it is to check every
 	// live connection again, the bus having been interrupted once more;
-	// catchCtx: the latest Listen's context, which bounds it.
+	// catchCtx: the context of the Listen that asked, which bounds it;
+	// listens: how many Listens there were, the latest's number, whose
+	// catch-ups alone count.
 	catching, recheck bool
 	catchCtx          context.Context
+	listens           int
 }
 
 // NewRegistry returns an empty Registry. store, if not nil, keeps
@@ -106,13 +109,17 @@ func (r *Registry) Listen(ctx context.Context) error {
 	if r.bus == nil {
 		return nil
 	}
-	err := r.bus.Subscribe(ctx, func(rev ticket.Revocation) { r.apply(rev) }, func() { r.catchUp(ctx) })
+	r.mu.Lock()
+	r.listens++
+	n := r.listens
+	r.mu.Unlock()
+	err := r.bus.Subscribe(ctx, func(rev ticket.Revocation) { r.apply(rev) }, func() { r.catchUp(ctx, n) })
 	if err != nil {
 		return fmt.Errorf("wsauth: registry: subscribe: %w", err)
 	}
 	// Listening again: whatever was published in between was missed.
 	if r.listened.Swap(true) {
-		r.catchUp(ctx)
+		r.catchUp(ctx, n)
 	}
 	return nil
 }
@@ -242,14 +249,21 @@ func (r *Registry) coveredLocked(rev ticket.Revocation) []*life {
 }
 
 // catchUp checks every live connection against the store, after the bus
-// may have missed revocations, on a goroutine of its own so that the bus
-// goes on delivering (see catchUpRetry). A catch-up asked for while one
-// runs makes it check every connection again.
-func (r *Registry) catchUp(ctx context.Context) {
+// of Listen number n, whose context is ctx, may have missed revocations,
+// on a goroutine of its own so that the bus goes on delivering (see
+// catchUpRetry). A catch-up asked for while one runs makes it check every
+// connection again. One asked for by an earlier Listen, or by one that has
+// ended, is ignored: a subscription may report its last re-subscription
+// after its context has ended, and must not end the live Listen's.
+func (r *Registry) catchUp(ctx context.Context, n int) {
 	if r.store == nil {
 		return
 	}
 	r.mu.Lock()
+	if n != r.listens || ctx.Err() != nil {
+		r.mu.Unlock()
+		return
+	}
 	r.recheck, r.catchCtx = true, ctx
 	start := !r.catching
 	r.catching = true
@@ -284,7 +298,15 @@ func (r *Registry) catchUpLoop() {
 		// Only those still registered: an ended connection needs no check.
 		pending = slices.DeleteFunc(pending, func(l *life) bool { return !l.registered })
 		r.mu.Unlock()
-		pending = r.checkLives(ctx, pending)
+		// The grace bounds the pass too: a store that answers each check
+		// after its timeout would otherwise hold a pass over many
+		// connections far beyond it.
+		pctx, cancel := context.WithDeadline(ctx, deadline)
+		pending = r.checkLives(pctx, pending)
+		cancel()
+		if ctx.Err() != nil {
+			continue // ended, unless a later Listen asked meanwhile
+		}
 		if len(pending) == 0 {
 			deadline = time.Time{}
 			continue

@@ -3,8 +3,11 @@ package wsauth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -275,6 +278,128 @@ func TestCatchUpEndsWhatItCannotCheck(t *testing.T) {
 			t.Fatalf("closed %v after the catch-up began, want 30 s", d)
 		}
 	})
+}
+
+// slowRevocations fails as a Redis that does not answer does: while
+// failing, each Check takes its client's timeout before it errs.
+type slowRevocations struct {
+	*revocations
+	timeout time.Duration
+	failing atomic.Bool
+	// listens: the Check of Listen's start, which names no subject,
+	// answers while failing.
+	listens bool
+}
+
+func (s *slowRevocations) Check(ctx context.Context, keys [2]ticket.Key, sub string) (ticket.Status, error) {
+	if s.failing.Load() && !(s.listens && sub == "") {
+		t := time.NewTimer(s.timeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return ticket.Status{}, errors.New("redis: i/o timeout")
+	}
+	return s.revocations.Check(ctx, keys, sub)
+}
+
+// TestCatchUpGraceBoundsAPass: a store whose checks each take 3 s to fail
+// would hold one pass over 40 connections for 2 minutes; the grace bounds
+// the pass too, and every connection ends with 1011 at 30 s.
+func TestCatchUpGraceBoundsAPass(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := &slowRevocations{revocations: newRevocations(), timeout: 3 * time.Second}
+		b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		conns := make([]*websocket.Conn, 40)
+		for i := range conns {
+			conns[i] = b.dial(t, "bob-token")
+			defer conns[i].CloseNow()
+		}
+		bus.Cut()
+		store.failing.Store(true)
+		start := time.Now()
+		bus.Restore()
+		for i, c := range conns {
+			wantClose(t, ctx, c, websocket.StatusInternalError)
+			if d := time.Since(start); d > 30*time.Second {
+				t.Fatalf("connection %d ended %v after the catch-up began, want 30 s", i, d)
+			}
+		}
+	})
+}
+
+// listenBus is a Bus that keeps each Subscribe's catchUp, for the test to
+// call when a real bus would, after a re-subscription.
+type listenBus struct {
+	mu       sync.Mutex
+	catchUps []func()
+}
+
+func (b *listenBus) Publish(context.Context, ticket.Revocation) error { return nil }
+
+func (b *listenBus) Subscribe(_ context.Context, _ func(ticket.Revocation), catchUp func()) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.catchUps = append(b.catchUps, catchUp)
+	return nil
+}
+
+func (b *listenBus) catchUp(i int) {
+	b.mu.Lock()
+	f := b.catchUps[i]
+	b.mu.Unlock()
+	f()
+}
+
+// TestCatchUpOfAnEndedListenIsIgnored: the last re-subscription of an
+// ended Listen, reported late (a Bus may, after its context has ended),
+// does not take over the catch-up of the live Listen, which still closes
+// the connection the store says is revoked once the store answers.
+func TestCatchUpOfAnEndedListenIsIgnored(t *testing.T) {
+	for _, stale := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stale=%v", stale), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				bus := &listenBus{}
+				store := &slowRevocations{revocations: newRevocations(), listens: true}
+				reg := wsauth.NewRegistry(store, bus)
+				n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg}), echo))}
+				ctx1, cancel1 := context.WithCancel(context.Background())
+				if err := reg.Listen(ctx1); err != nil {
+					t.Fatal(err)
+				}
+				ctx := vctx(t)
+				alice := n.dial(t, "alice-token")
+				defer alice.CloseNow()
+				time.Sleep(time.Second)
+				// Revoked on another node while this one's bus was down:
+				// only the store knows.
+				if err := store.RevokeSubject(ctx, "alice", time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				cancel1()
+				ctx2, cancel2 := context.WithCancel(context.Background())
+				defer cancel2()
+				store.failing.Store(true)
+				// Listening again catches up: it retries while the store
+				// fails.
+				if err := reg.Listen(ctx2); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Second)
+				if stale {
+					bus.catchUp(0) // the ended Listen's, late
+				}
+				time.Sleep(time.Second)
+				store.failing.Store(false)
+				if code, _ := closeOf(ctx, alice); code != transport.CloseUnauthenticated {
+					t.Fatalf("alice, revoked in the store, closed with %v once it answered, want 4401", code)
+				}
+			})
+		})
+	}
 }
 
 // TestRevocationsFailClosed: a store that cannot be consulted refuses
