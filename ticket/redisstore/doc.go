@@ -17,9 +17,9 @@
 //
 //	Put:           SET <prefix><hex key> <value> PX <ttl in ms> NX
 //	Take:          GETDEL <prefix><hex key>
-//	Check:         EVALSHA <script> 4 <marker> <subject key> <ID key> <ID key> check <1|0> <1|0> <1|0> 0
-//	RevokeID:      EVALSHA <script> 2 <marker> <ID key> id <until−now in ms> 0
-//	RevokeSubject: EVALSHA <script> 2 <marker> <subject key> sub <at in Unix ms> <at+lifetime−now in ms> 0
+//	Check:         EVALSHA <script> 5 <marker> <run> <subject key> <ID key> <ID key> check <1|0> <1|0> <1|0> <trust>
+//	RevokeID:      EVALSHA <script> 3 <marker> <run> <ID key> id <until−now in ms> <trust>
+//	RevokeSubject: EVALSHA <script> 3 <marker> <run> <subject key> sub <at in Unix ms> <at+lifetime−now in ms> <trust>
 //	Bus:           PUBLISH / SUBSCRIBE on DefaultChannel ("wsauth:revoke")
 //
 // If the primary has replicas, each revocation is followed by WAIT 1
@@ -28,14 +28,14 @@
 //
 // So among any number of nodes taking the same ticket at once, exactly one
 // gets it. GETDEL needs Redis 6.2 or later. The revocation list is one
-// script. A server that does not know it yet answers EVALSHA with
-// NOSCRIPT, and the script is sent once with EVAL, its last argument then
-// 1: the server is new to the store (see "When Redis loses data"). The
-// script reads the server's clock (TIME) when it writes the marker, and,
-// for a revocation, asks INFO replication how many replicas are online (a
-// replica in its first sync is not waited for: it will have the
-// revocation once synced); run in an EVAL, INFO server for its run_id.
-// Durations (the TTLs of revocations) are the node's: [Options.Now].
+// script; a server that does not know it yet answers EVALSHA with
+// NOSCRIPT, and it is sent once with EVAL. Unless [Options.TrustRestarts]
+// (<trust> 1), the script asks INFO server for the server's run_id (see
+// "When Redis loses data"); it reads the server's clock (TIME) when it
+// writes the marker, and, for a revocation, asks INFO replication how
+// many replicas are online (a replica in its first sync is not waited
+// for: it will have the revocation once synced). Durations (the TTLs of
+// revocations) are the node's: [Options.Now].
 //
 // # Keys and values
 //
@@ -57,8 +57,8 @@
 //
 // The revocation list lives under the prefix and one hash tag:
 //
-//	wsauth:ticket:{revocations}:since           the marker: when the list started, Unix ms,
-//	                                            and the server's run_id then; no TTL
+//	wsauth:ticket:{revocations}:since           the marker: when the list started, Unix ms; no TTL
+//	wsauth:ticket:{revocations}:run             the run_id of the server it started on; no TTL
 //	wsauth:ticket:{revocations}:id:<64 hex>     a revoked ID's DenyKey; "1", PX until its until
 //	wsauth:ticket:{revocations}:sub:<64 hex>    a subject's SHA-256; its latest revocation
 //	                                            time, Unix ms, PX until that plus the lifetime
@@ -81,16 +81,19 @@
 // A restart from an RDB snapshot, Redis's default persistence (save
 // points, appendonly no), is a loss that leaves the marker in place: the
 // server comes back as it was at the snapshot, revocations made since
-// undone and tickets redeemed since redeemable again. So the store takes
-// any server new to it for one that may have lost data: one that has not
-// run the store's script since it started, which a restart, a failover to
-// a replica and a Redis Cluster resharding of the marker's slot all are.
-// The first node to run the script there writes the marker anew, with the
-// server's time and run_id (INFO server), and the others, finding the
-// marker of this run, leave it; a SCRIPT FLUSH, the same run, moves
-// nothing. Set [Options.TrustRestarts], the same on every node, only for
-// a deployment that loses nothing across restarts and failovers (below);
-// else each of them logs everyone out.
+// undone and tickets redeemed since redeemable again. So the list keeps,
+// next to the marker, the run_id of the server it started on (INFO
+// server), and every revocation script compares it with the server's: a
+// list started in another run of the server (before a restart, or on
+// another server before a failover or a resharding of its slot) starts
+// again, as a missing marker does, once: the script that finds it so
+// writes the marker and the run_id anew. Set [Options.TrustRestarts], the
+// same on every node, only for a deployment that loses nothing across
+// restarts and failovers (below); else each of them logs everyone out.
+// The comparison costs one INFO server per script run. A server without
+// INFO server (miniredis) has no run_id, and only a missing marker
+// reveals its losses. Moving to a release that keeps the run_id from one
+// that did not starts the list again once.
 //
 // On Redis Cluster, tickets live on every shard and the marker on one:
 // the marker moves when its own shard restarts from a snapshot, not when
@@ -113,7 +116,7 @@
 // than the difference before it is not covered.
 //
 // To avoid the mass logout, make Redis keep its data, and set
-// Options.TrustRestarts:
+// [Options.TrustRestarts]:
 //
 //   - appendonly yes with appendfsync always, so that a restart reloads
 //     every acknowledged revocation (appendfsync everysec loses up to a

@@ -22,15 +22,16 @@ const revocationTag = "{revocations}:"
 // revocationKeys names the keys of the revocation list:
 //
 //	<prefix>{revocations}:since          the marker: when the list started, Unix ms
-//	<prefix>{revocations}:id:<hex key>   a revoked ID, until its PXAT
+//	<prefix>{revocations}:run            the run_id of the server it started on
+//	<prefix>{revocations}:id:<hex key>   a revoked ID, for as long as PX said
 //	<prefix>{revocations}:sub:<hex hash> a subject's latest revocation, Unix ms
 type revocationKeys struct {
-	marker, id, sub string // the marker, and the prefixes of the others
+	marker, run, id, sub string // the marker and run keys, and the prefixes of the others
 }
 
 func newRevocationKeys(prefix string) revocationKeys {
 	p := prefix + revocationTag
-	return revocationKeys{marker: p + "since", id: p + "id:", sub: p + "sub:"}
+	return revocationKeys{marker: p + "since", run: p + "run", id: p + "id:", sub: p + "sub:"}
 }
 
 func (k revocationKeys) idKey(key ticket.Key) string { return k.id + key.String() }
@@ -42,27 +43,26 @@ func (k revocationKeys) subKey(subject string) string {
 	return k.sub + hex.EncodeToString(h[:])
 }
 
-// revocationScript is the one script of the revocation list, so that a
-// server runs it first only once (see run). KEYS[1] is always the marker;
-// ARGV[1] names the operation; the last ARGV is '1' when the server is new
-// to the store (see run). A script runs alone on the server, so reading
-// the marker and writing it when missing (SET NX, in effect) cannot
-// interleave with anything.
+// revocationScript is the script of the revocation list. KEYS[1] is
+// always the marker and KEYS[2] the run key; ARGV[1] names the operation;
+// the last ARGV is '1' for Options.TrustRestarts. A script runs alone on
+// the server, so reading the marker and writing it when missing (SET NX,
+// in effect) cannot interleave with anything.
 //
-//	check: KEYS[2] the subject's key, KEYS[3] and KEYS[4] the IDs'; ARGV[2],
+//	check: KEYS[3] the subject's key, KEYS[4] and KEYS[5] the IDs'; ARGV[2],
 //	       ARGV[3] and ARGV[4] are '1' to read them. It returns {since,
 //	       denied (0 or 1), subject revocation time or 0}.
-//	id:    KEYS[2] the ID's key; ARGV[2] how long it is refused, ms, by the
+//	id:    KEYS[3] the ID's key; ARGV[2] how long it is refused, ms, by the
 //	       node's clock. It keeps the longer of two, and returns the
 //	       replica count.
-//	sub:   KEYS[2] the subject's key; ARGV[2] the revocation time, Unix ms,
+//	sub:   KEYS[3] the subject's key; ARGV[2] the revocation time, Unix ms,
 //	       and ARGV[3] how long it is kept, ms, by the node's clock. It
 //	       keeps the later of two times, and returns the replica count.
 var revocationScript = redis.NewScript(`
 local corrupt = 'ERR wsauth: revocation record is not a time'
 -- runid returns the server's run_id (nil where INFO has no server
--- section, as in miniredis): it changes when the server restarts, and
--- is another server's after a failover.
+-- section, as in miniredis): it changes when the server restarts, and is
+-- another server's after a failover.
 local function runid()
   local info = redis.pcall('INFO', 'server')
   if type(info) ~= 'string' then
@@ -70,40 +70,37 @@ local function runid()
   end
   return string.match(info, 'run_id:(%x+)')
 end
--- since returns the marker's time, "<Unix ms>[ <run_id>]", or nil if it is
--- corrupt. It writes the server's time, rounded up to the millisecond, and
--- run_id, if the marker is missing (a list that starts now), or if the
--- server is new to the store and the marker is not of its run: the server
--- may hold an older state than the one the nodes were told of, as after a
--- restart from a snapshot, and the list starts again, never earlier than
--- it did.
+-- since returns the marker's time, or nil if it is corrupt. It writes the
+-- server's time, rounded up to the millisecond, if the marker is missing
+-- (a list that starts now), or if the list started in another run of the
+-- server (unless restarts are trusted): the server may hold an older state
+-- than the one the nodes were told of, as after a restart from a
+-- snapshot, and the list starts again, never earlier than it did.
 local function since()
   local v = redis.call('GET', KEYS[1])
-  local old, run
+  local old
   if v then
-    old, run = string.match(v, '^(%d+) ?(%x*)$')
+    old = tonumber(v)
     if not old then
       return nil
     end
-    old = tonumber(old)
-    if ARGV[#ARGV] ~= '1' then
-      return old
-    end
   end
-  local id = runid()
-  if old and id and run == id then
-    return old -- started again already in this run of the server
+  local id
+  if ARGV[#ARGV] ~= '1' then
+    id = runid()
+  end
+  if old and (not id or redis.call('GET', KEYS[2]) == id) then
+    return old
   end
   local t = redis.call('TIME')
   local ms = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
   if old and old > ms then
     ms = old
   end
-  local marker = string.format('%.0f', ms)
+  redis.call('SET', KEYS[1], string.format('%.0f', ms))
   if id then
-    marker = marker .. ' ' .. id
+    redis.call('SET', KEYS[2], id)
   end
-  redis.call('SET', KEYS[1], marker)
   return ms
 end
 -- replicas returns how many replicas are online: those WAIT counts, not
@@ -128,22 +125,22 @@ end
 local op = ARGV[1]
 if op == 'id' then
   local ttl = tonumber(ARGV[2])
-  local cur = redis.call('PTTL', KEYS[2])
+  local cur = redis.call('PTTL', KEYS[3])
   if cur == -2 or (cur >= 0 and cur < ttl) then
-    redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+    redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
   end
   return replicas()
 elseif op == 'sub' then
   local at = tonumber(ARGV[2])
-  local cur = tonumber(redis.call('GET', KEYS[2]) or 0)
+  local cur = tonumber(redis.call('GET', KEYS[3]) or 0)
   if not cur or at > cur then
-    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+    redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
   end
   return replicas()
 end
 local revoked = 0
 if ARGV[2] == '1' then
-  local v = redis.call('GET', KEYS[2])
+  local v = redis.call('GET', KEYS[3])
   if v then
     revoked = tonumber(v)
     if not revoked then
@@ -154,7 +151,7 @@ end
 local denied = 0
 for i = 3, 4 do
   if denied == 0 and ARGV[i] == '1' then
-    denied = redis.call('EXISTS', KEYS[i])
+    denied = redis.call('EXISTS', KEYS[i + 1])
   end
 end
 return {s, denied, revoked}
@@ -180,7 +177,7 @@ func (s *Store) RevokeID(ctx context.Context, key ticket.Key, until time.Time) e
 	if ttl <= 0 {
 		return nil // past
 	}
-	return s.revoke(ctx, "revoke id", []string{s.rev.marker, s.rev.idKey(key)}, "id", ttl)
+	return s.revoke(ctx, "revoke id", []string{s.rev.marker, s.rev.run, s.rev.idKey(key)}, "id", ttl)
 }
 
 // RevokeSubject refuses every credential of subject issued at or before
@@ -201,15 +198,16 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time)
 	if ttl <= 0 {
 		return nil // past
 	}
-	return s.revoke(ctx, "revoke subject", []string{s.rev.marker, s.rev.subKey(subject)}, "sub", ceilMilli(at), ttl)
+	return s.revoke(ctx, "revoke subject", []string{s.rev.marker, s.rev.run, s.rev.subKey(subject)}, "sub", ceilMilli(at), ttl)
 }
 
 // Check reports what Redis knows of the credential with IDs keys and
 // subject, as ticket.Revocations asks, with one script (EVALSHA; EVAL
 // once per server, when it does not know the script yet): it reads the
 // marker, the IDs' keys and the subject's key, and writes the marker with
-// the server's time if it is missing, or if the server is new to the
-// store (see the package doc), which makes Since that time. Errors,
+// the server's time if it is missing, or if the list started in another
+// run of the server (see the package doc), which makes Since that time.
+// Errors,
 // and a marker or record that is not a time, wrap
 // ticket.ErrStoreUnavailable.
 func (s *Store) Check(ctx context.Context, keys [2]ticket.Key, subject string) (ticket.Status, error) {
@@ -218,13 +216,13 @@ func (s *Store) Check(ctx context.Context, keys [2]ticket.Key, subject string) (
 	}
 	// A key the script does not read is named by the marker (same hash
 	// slot), not built.
-	names := []string{s.rev.marker, s.rev.marker, s.rev.marker, s.rev.marker}
+	names := []string{s.rev.marker, s.rev.run, s.rev.marker, s.rev.marker, s.rev.marker}
 	if subject != "" {
-		names[1] = s.rev.subKey(subject)
+		names[2] = s.rev.subKey(subject)
 	}
 	for i, k := range keys {
 		if k != (ticket.Key{}) {
-			names[2+i] = s.rev.idKey(k)
+			names[3+i] = s.rev.idKey(k)
 		}
 	}
 	res, err := s.run(ctx, s.client, names, "check", flag(subject != ""), flag(keys[0] != ticket.Key{}), flag(keys[1] != ticket.Key{})).Int64Slice()
@@ -249,21 +247,10 @@ func flag(b bool) string {
 	return "0"
 }
 
-// run runs revocationScript with EVALSHA, and with EVAL when the server
-// does not know it yet, on sc. EVAL adds a last argument: "1" (unless
-// Options.TrustRestarts) tells since() that the server is new to the
-// store. A server that has not run the script since it started (a
-// restart, a failover) may hold an older state than the one the nodes
-// were told of: a restart from an RDB snapshot, Redis's default
-// persistence, brings back the revocations' and tickets' past without a
-// trace. EVALSHA adds "0".
+// run runs revocationScript on sc (EVALSHA; EVAL once per server, when it
+// does not know the script yet), with args and Options.TrustRestarts.
 func (s *Store) run(ctx context.Context, sc redis.Scripter, keys []string, args ...any) *redis.Cmd {
-	n := len(args)
-	cmd := revocationScript.EvalSha(ctx, sc, keys, append(args[:n:n], "0")...)
-	if err := cmd.Err(); err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return cmd
-	}
-	return revocationScript.Eval(ctx, sc, keys, append(args[:n:n], flag(!s.trustRestarts))...)
+	return revocationScript.Run(ctx, sc, keys, append(args, flag(s.trustRestarts))...)
 }
 
 // ceilDuration returns d in milliseconds, rounded up.

@@ -56,7 +56,7 @@ func TestRevocationsRedis(t *testing.T) {
 }
 
 // The revocation keys: the prefix, one hash tag, and hashes only.
-var revocationKeyPattern = regexp.MustCompile(`^wsauth:ticket:\{revocations\}:(since|id:[0-9a-f]{64}|sub:[0-9a-f]{64})$`)
+var revocationKeyPattern = regexp.MustCompile(`^wsauth:ticket:\{revocations\}:(since|run|id:[0-9a-f]{64}|sub:[0-9a-f]{64})$`)
 
 func sha256Hex(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -71,7 +71,7 @@ func TestRevocationCommands(t *testing.T) {
 		const jti, subject = "jti-secret", "alice@example.com"
 		k := ticket.DenyKey(jti)
 		tag := redisstore.DefaultPrefix + "{revocations}:"
-		marker, idKey, subKey := tag+"since", tag+"id:"+k.String(), tag+"sub:"+sha256Hex(subject)
+		marker, runKey, idKey, subKey := tag+"since", tag+"run", tag+"id:"+k.String(), tag+"sub:"+sha256Hex(subject)
 		var sent [][]any // every command of the store's
 		wantCommands := func(t *testing.T, n *counter, op string, want ...string) [][]any {
 			t.Helper()
@@ -90,20 +90,20 @@ func TestRevocationCommands(t *testing.T) {
 			t.Fatalf("Check = %+v, %v", st0, err)
 		}
 		cmds := wantCommands(t, n, "Check", "evalsha")
-		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{4, marker, subKey, idKey, marker, "check", "1", "1", "0", "0"}); got != want {
+		if got, want := fmt.Sprint(cmds[0][2:]), fmt.Sprint([]any{5, marker, runKey, subKey, idKey, marker, "check", "1", "1", "0", "0"}); got != want {
 			t.Fatalf("Check sent EVALSHA … %s, want %s", got, want)
 		}
-		// The marker is the time of the first Check, in Unix ms, then
-		// the server's run_id where INFO tells it, and does not expire.
+		// The marker is the time of the first Check, in Unix ms, the run
+		// key the server's run_id where INFO tells it; neither expires.
 		v, err := c.Get(ctx, marker).Result()
 		if err != nil {
 			t.Fatalf("GET marker: %v", err)
 		}
-		msText, run, _ := strings.Cut(v, " ")
+		run := c.Get(ctx, runKey).Val()
 		if want := runID(t, c); run != want {
-			t.Fatalf("marker %q: run_id %q, want %q", v, run, want)
+			t.Fatalf("run key %q, want the server's run_id %q", run, want)
 		}
-		ms, _ := strconv.ParseInt(msText, 10, 64)
+		ms, _ := strconv.ParseInt(v, 10, 64)
 		if since := time.UnixMilli(ms); !since.Equal(st0.Since) || since.Before(before.Truncate(time.Millisecond)) || since.After(time.Now().Add(time.Millisecond)) {
 			t.Fatalf("marker %q, Since %v; want the time of the first Check", v, st0.Since)
 		}
@@ -121,7 +121,7 @@ func TestRevocationCommands(t *testing.T) {
 		cmds = wantCommands(t, n, "RevokeID", "evalsha")
 		// How long, in ms by this node's clock, rounded up.
 		ttl, _ := strconv.ParseInt(fmt.Sprint(cmds[0][len(cmds[0])-2]), 10, 64)
-		if got, want := fmt.Sprint(cmds[0][2:len(cmds[0])-2]), fmt.Sprint([]any{2, marker, idKey, "id"}); got != want || ttl < 59*60*1000 || ttl > 60*60*1000+1 || cmds[0][len(cmds[0])-1] != "0" {
+		if got, want := fmt.Sprint(cmds[0][2:len(cmds[0])-2]), fmt.Sprint([]any{3, marker, runKey, idKey, "id"}); got != want || ttl < 59*60*1000 || ttl > 60*60*1000+1 || cmds[0][len(cmds[0])-1] != "0" {
 			t.Fatalf("RevokeID sent EVALSHA … %v, want %s <about an hour in ms> 0", cmds[0][2:], want)
 		}
 		if ttl := c.PTTL(ctx, idKey).Val(); ttl <= 59*time.Minute || ttl > time.Hour+time.Millisecond {
@@ -135,7 +135,7 @@ func TestRevocationCommands(t *testing.T) {
 		}
 		cmds = wantCommands(t, n, "RevokeSubject", "evalsha")
 		ttl, _ = strconv.ParseInt(fmt.Sprint(cmds[0][len(cmds[0])-2]), 10, 64)
-		if got, want := fmt.Sprint(cmds[0][2:len(cmds[0])-2]), fmt.Sprint([]any{2, marker, subKey, "sub", at.UnixMilli()}); got != want || ttl < 23*3600*1000 || ttl > 24*3600*1000 || cmds[0][len(cmds[0])-1] != "0" {
+		if got, want := fmt.Sprint(cmds[0][2:len(cmds[0])-2]), fmt.Sprint([]any{3, marker, runKey, subKey, "sub", at.UnixMilli()}); got != want || ttl < 23*3600*1000 || ttl > 24*3600*1000 || cmds[0][len(cmds[0])-1] != "0" {
 			t.Fatalf("RevokeSubject sent EVALSHA … %v, want %s <about 24 h in ms> 0", cmds[0][2:], want)
 		}
 		if v := c.Get(ctx, subKey).Val(); v != strconv.FormatInt(at.UnixMilli(), 10) {
@@ -166,7 +166,11 @@ func TestRevocationCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		slices.Sort(keys)
-		if want := []string{idKey, marker, subKey}; !slices.Equal(keys, want) {
+		want := []string{idKey, marker, subKey}
+		if runID(t, c) != "" {
+			want = []string{idKey, runKey, marker, subKey}
+		}
+		if !slices.Equal(keys, want) {
 			t.Fatalf("keys %q, want %q", keys, want)
 		}
 		for _, key := range keys {
@@ -450,5 +454,102 @@ func TestRestartFromSnapshot(t *testing.T) {
 		if s2, err := other.Check(ctx, [2]ticket.Key{}, ""); err != nil || !s2.Since.Equal(s.Since) {
 			t.Fatalf("TrustRestarts %v: a second node after the restart: %+v, %v; want Since %v", trust, s2, err, s.Since)
 		}
+	}
+}
+
+// Two stores with different prefixes on one server each notice the
+// restart from a snapshot: each list keeps the run_id it started on.
+func TestRestartFromSnapshotTwoPrefixes(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := t.Context()
+	ca, cb := shortClient(srv.Addr), shortClient(srv.Addr)
+	defer ca.Close()
+	defer cb.Close()
+	a := redisstore.New(ca, &redisstore.Options{Prefix: "appA:"})
+	b := redisstore.New(cb, &redisstore.Options{Prefix: "appB:"})
+	for _, st := range []*redisstore.Store{a, b} {
+		if _, err := st.Check(ctx, [2]ticket.Key{}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.CLI("SAVE")
+	issued := time.Now()
+	if err := b.RevokeSubject(ctx, "alice", issued); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop() // SIGKILL
+	srv.Restart()
+	for i, st := range []*redisstore.Store{a, b} {
+		s := checkAfterRestart(t, st, "alice")
+		if !s.Refuses(issued) {
+			t.Fatalf("store %d after a restart from a snapshot: %+v accepts a credential issued before it", i, s)
+		}
+	}
+}
+
+// checkAfterRestart checks subject, polling while the client reconnects.
+func checkAfterRestart(t *testing.T, st *redisstore.Store, subject string) ticket.Status {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := st.Check(t.Context(), [2]ticket.Key{}, subject)
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, ticket.ErrStoreUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("Check after the restart: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the reconnect, not synchronising
+	}
+}
+
+// A failover back to a server that was primary before, demoted without a
+// restart (its script cache kept), and cut off while the other took a
+// revocation: the list started on the other server's run, so Since moves,
+// and the credential issued before the lost revocation is refused.
+func TestFailbackToAServerThatMissedWrites(t *testing.T) {
+	x, y := redistest.Start(t), redistest.Start(t)
+	ctx := t.Context()
+	cx, cy := shortClient(x.Addr), shortClient(y.Addr)
+	defer cx.Close()
+	defer cy.Close()
+	sx, sy := redisstore.New(cx, nil), redisstore.New(cy, nil)
+	if _, err := sx.Check(ctx, [2]ticket.Key{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	port := func(s *redistest.Server) string { return s.Addr[strings.LastIndex(s.Addr, ":")+1:] }
+	synced := func(r *redistest.Server) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(r.CLI("INFO", "replication"), "master_link_status:up") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no sync", r.Addr)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the sync, not synchronising
+		}
+	}
+	y.CLI("REPLICAOF", "127.0.0.1", port(x))
+	synced(y)
+	// Failover to y; x, demoted without a restart, replicates y.
+	y.CLI("REPLICAOF", "NO", "ONE")
+	x.CLI("REPLICAOF", "127.0.0.1", port(y))
+	synced(x)
+	if _, err := sy.Check(ctx, [2]ticket.Key{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Now()
+	// x cut off and promoted; y, still taking writes, takes alice's
+	// revocation (no replica online: no WAIT), then dies.
+	x.CLI("REPLICAOF", "NO", "ONE")
+	if err := sy.RevokeSubject(ctx, "alice", issued); err != nil {
+		t.Fatal(err)
+	}
+	y.Stop()
+	s, err := sx.Check(ctx, [2]ticket.Key{}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Refuses(issued) {
+		t.Fatalf("after failing back to a server that missed alice's revocation: %+v accepts her credential", s)
 	}
 }

@@ -48,13 +48,15 @@ type Options struct {
 	// TrustRestarts says that the Redis server holding the revocations
 	// loses no acknowledged write when it restarts (appendonly yes with
 	// appendfsync always) or fails over (replicas, and revocations wait
-	// for one: ReplicaTimeout). By default a server new to the store, one
-	// that has not run its scripts since it started (a restart, a
-	// failover, SCRIPT FLUSH), is taken for one that may have lost data:
-	// a restart from an RDB snapshot, Redis's default persistence, brings
-	// back an older state, revocations undone and spent tickets again
-	// redeemable, without a trace. Since then moves to that moment, and
-	// everyone logs in again (see the package doc). Default false.
+	// for one: ReplicaTimeout). By default every revocation script
+	// compares the server's run_id (INFO server) with the one the list
+	// started on, and a list started in another run of the server (before
+	// a restart, or on another server before a failover) is taken for one
+	// that may have lost data: a restart from an RDB snapshot, Redis's
+	// default persistence, brings back an older state, revocations undone
+	// and spent tickets again redeemable, without a trace. Since then
+	// moves to that moment, and everyone logs in again (see the package
+	// doc). Set it the same on every node. Default false.
 	TrustRestarts bool
 }
 
