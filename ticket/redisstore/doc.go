@@ -120,8 +120,8 @@
 //
 //   - appendonly yes with appendfsync always, so that a restart reloads
 //     every acknowledged revocation (appendfsync everysec loses up to a
-//     second of them, which the marker does not reveal: the marker
-//     survives);
+//     second of them, which with TrustRestarts nothing reveals: leave it
+//     off then);
 //   - replicas, with Sentinel or Cluster failover, so that a failover
 //     finds the data. A replica promoted with the marker but without the
 //     latest revocations would forget them without a trace, so every
