@@ -121,7 +121,7 @@
 // logs in again rather than a logged-out user getting back in. A node
 // whose bus was interrupted re-checks its connections against the store
 // when it is back, trying again while the store cannot answer and ending
-// with 1011 the connections it still cannot check 30 s later.
+// with 1011 those it has not answered for 30 s later.
 //
 // # Failure budget
 //

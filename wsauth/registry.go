@@ -24,10 +24,12 @@ const recentWindow = time.Minute
 
 // After the bus may have missed revocations, a catch-up checks every live
 // connection against the store. A check the store cannot answer is tried
-// again, catchUpRetry later, the wait doubling up to catchUpMaxRetry; a
-// connection still unchecked catchUpGrace after the catch-up began ends
-// with 1011, as an attempt the store cannot vouch for is refused: its
-// client reconnects through the pipeline, which checks the store again.
+// again, catchUpRetry later, the wait doubling up to catchUpMaxRetry. Once
+// catchUpGrace has passed since the catch-up began, the first check the
+// store cannot answer ends it, and the connections it has not answered for
+// end with 1011, as an attempt the store cannot vouch for is refused:
+// their clients reconnect through the pipeline, which checks the store
+// again. A store that answers, however slowly, is waited for.
 const (
 	catchUpRetry    = 100 * time.Millisecond
 	catchUpMaxRetry = 5 * time.Second
@@ -60,11 +62,10 @@ type Registry struct {
 	nrecent  atomic.Int64 // len(subjects) + len(ids), for revoked's lock-free "none"
 	// catching: a catch-up goroutine runs; recheck: it is to check every
 	// live connection again, the bus having been interrupted once more;
-	// catchCtx: the context of the Listen that asked, which bounds it;
-	// listens: how many Listens there were, the latest's number, whose
-	// catch-ups alone count.
+	// live: the contexts of the Listens not yet ended, by number (listens
+	// counts them all), of which the latest bounds the catch-up.
 	catching, recheck bool
-	catchCtx          context.Context
+	live              map[int]context.Context
 	listens           int
 }
 
@@ -94,8 +95,8 @@ func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
 // It returns once subscribed. Whenever the subscription comes back after an interruption
 // (and when Listen is called again after an earlier Listen ended), the
 // Registry checks its live connections against the store and closes the
-// revoked ones; a check the store cannot answer is tried again, and a
-// connection still unchecked 30 s later ends with 1011.
+// revoked ones; a check the store cannot answer is tried again, and past
+// 30 s the connections the store has not answered for end with 1011.
 func (r *Registry) Listen(ctx context.Context) error {
 	if r.store != nil {
 		// A store that has never been used records now that its list
@@ -109,17 +110,30 @@ func (r *Registry) Listen(ctx context.Context) error {
 	if r.bus == nil {
 		return nil
 	}
+	// Live from before Subscribe, which may report a re-subscription
+	// before it returns; gone when ctx ends, or if Subscribe fails.
 	r.mu.Lock()
 	r.listens++
 	n := r.listens
+	if r.live == nil {
+		r.live = make(map[int]context.Context)
+	}
+	r.live[n] = ctx
 	r.mu.Unlock()
-	err := r.bus.Subscribe(ctx, func(rev ticket.Revocation) { r.apply(rev) }, func() { r.catchUp(ctx, n) })
+	forget := func() {
+		r.mu.Lock()
+		delete(r.live, n)
+		r.mu.Unlock()
+	}
+	err := r.bus.Subscribe(ctx, func(rev ticket.Revocation) { r.apply(rev) }, func() { r.catchUp(ctx) })
 	if err != nil {
+		forget()
 		return fmt.Errorf("wsauth: registry: subscribe: %w", err)
 	}
+	context.AfterFunc(ctx, forget)
 	// Listening again: whatever was published in between was missed.
 	if r.listened.Swap(true) {
-		r.catchUp(ctx, n)
+		r.catchUp(ctx)
 	}
 	return nil
 }
@@ -249,22 +263,22 @@ func (r *Registry) coveredLocked(rev ticket.Revocation) []*life {
 }
 
 // catchUp checks every live connection against the store, after the bus
-// of Listen number n, whose context is ctx, may have missed revocations,
-// on a goroutine of its own so that the bus goes on delivering (see
+// of a Listen whose context is ctx may have missed revocations, on a
+// goroutine of its own so that the bus goes on delivering (see
 // catchUpRetry). A catch-up asked for while one runs makes it check every
-// connection again. One asked for by an earlier Listen, or by one that has
-// ended, is ignored: a subscription may report its last re-subscription
-// after its context has ended, and must not end the live Listen's.
-func (r *Registry) catchUp(ctx context.Context, n int) {
+// connection again. It runs while a Listen lives, bounded by the latest
+// one's context: a subscription may report its last re-subscription after
+// its own context has ended, which is ignored.
+func (r *Registry) catchUp(ctx context.Context) {
 	if r.store == nil {
 		return
 	}
 	r.mu.Lock()
-	if n != r.listens || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		r.mu.Unlock()
 		return
 	}
-	r.recheck, r.catchCtx = true, ctx
+	r.recheck = true
 	start := !r.catching
 	r.catching = true
 	r.mu.Unlock()
@@ -282,7 +296,12 @@ func (r *Registry) catchUpLoop() {
 	)
 	for {
 		r.mu.Lock()
-		ctx = r.catchCtx
+		ctx = r.liveLocked()
+		if ctx == nil {
+			r.catching, r.recheck = false, false
+			r.mu.Unlock()
+			return
+		}
 		if r.recheck {
 			r.recheck = false
 			pending = r.bySubject.appendAll(pending[:0])
@@ -290,7 +309,7 @@ func (r *Registry) catchUpLoop() {
 				deadline = time.Now().Add(catchUpGrace)
 			}
 			wait = catchUpRetry
-		} else if len(pending) == 0 || ctx.Err() != nil {
+		} else if len(pending) == 0 {
 			r.catching = false
 			r.mu.Unlock()
 			return
@@ -298,14 +317,9 @@ func (r *Registry) catchUpLoop() {
 		// Only those still registered: an ended connection needs no check.
 		pending = slices.DeleteFunc(pending, func(l *life) bool { return !l.registered })
 		r.mu.Unlock()
-		// The grace bounds the pass too: a store that answers each check
-		// after its timeout would otherwise hold a pass over many
-		// connections far beyond it.
-		pctx, cancel := context.WithDeadline(ctx, deadline)
-		pending = r.checkLives(pctx, pending)
-		cancel()
+		pending = r.checkLives(ctx, pending, deadline)
 		if ctx.Err() != nil {
-			continue // ended, unless a later Listen asked meanwhile
+			continue // ended: under another Listen, if one lives
 		}
 		if len(pending) == 0 {
 			deadline = time.Time{}
@@ -331,8 +345,12 @@ func (r *Registry) catchUpLoop() {
 }
 
 // checkLives checks each of lives against the store, ends those it says
-// are revoked, and returns, in lives, those it could not answer for.
-func (r *Registry) checkLives(ctx context.Context, lives []*life) []*life {
+// are revoked, and returns, in lives, those it could not answer for. A
+// check that fails past deadline ends the pass, the rest unchecked: a
+// store that answers each check only after its timeout would otherwise
+// hold a pass over many connections far beyond the grace. A slow store
+// that answers goes on being asked.
+func (r *Registry) checkLives(ctx context.Context, lives []*life, deadline time.Time) []*life {
 	failed := lives[:0]
 	for i, l := range lives {
 		if ctx.Err() != nil {
@@ -345,9 +363,24 @@ func (r *Registry) checkLives(ctx context.Context, lives []*life) []*life {
 			l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
 		default:
 			failed = append(failed, l)
+			if !time.Now().Before(deadline) {
+				return append(failed, lives[i+1:]...)
+			}
 		}
 	}
 	return failed
+}
+
+// liveLocked returns the context of the latest Listen not yet ended, or
+// nil. r.mu is held.
+func (r *Registry) liveLocked() context.Context {
+	latest := 0
+	for n, ctx := range r.live {
+		if n > latest && ctx.Err() == nil {
+			latest = n
+		}
+	}
+	return r.live[latest]
 }
 
 // checkStore refuses p, whose revocation IDs are ids, if the store says it

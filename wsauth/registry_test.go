@@ -196,24 +196,31 @@ func TestRefreshToARevokedTokenEnds(t *testing.T) {
 	})
 }
 
+// revokedWhileCut starts two nodes over store and one bus, connects alice
+// and bob to the second, and revokes alice on the first while the bus is
+// cut. The connections are closed when t ends.
+func revokedWhileCut(t *testing.T, store *revocations) (bus *wsauthtest.Bus, alice, bob *websocket.Conn) {
+	t.Helper()
+	bus = new(wsauthtest.Bus)
+	a, b := newNode(t, store, bus, verifier(), wsauth.FirstMessage{}, nil), newNode(t, store, bus, verifier(), wsauth.FirstMessage{}, nil)
+	alice, bob = b.dial(t, "alice-token"), b.dial(t, "bob-token")
+	t.Cleanup(func() { alice.CloseNow(); bob.CloseNow() })
+	time.Sleep(time.Second)
+	bus.Cut()
+	if err := a.reg.Revoke(vctx(t), "alice", ""); err == nil {
+		t.Fatal("Revoke through a cut bus reported no error")
+	}
+	return bus, alice, bob
+}
+
 // TestCatchUpAfterAnInterruption: a node whose bus was cut while a
 // subject was revoked closes that subject's connections when the bus is
 // back, from the store.
 func TestCatchUpAfterAnInterruption(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var bus wsauthtest.Bus
 		store := newRevocations()
-		a, b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil), newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		bus, c, bob := revokedWhileCut(t, store)
 		ctx := vctx(t)
-		c := b.dial(t, "alice-token")
-		defer c.CloseNow()
-		bob := b.dial(t, "bob-token")
-		defer bob.CloseNow()
-		time.Sleep(time.Second)
-		bus.Cut()
-		if err := a.reg.Revoke(ctx, "alice", ""); err == nil {
-			t.Fatal("Revoke through a cut bus reported no error")
-		}
 		if got := roundTrip(t, ctx, c, "x"); got != "alice: x" {
 			t.Fatalf("before the bus is back: %q", got)
 		}
@@ -230,19 +237,9 @@ func TestCatchUpAfterAnInterruption(t *testing.T) {
 // the store answers, and then closes the connections revoked meanwhile.
 func TestCatchUpRetriesWhatTheStoreCannotAnswer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var bus wsauthtest.Bus
 		store := newRevocations()
-		a, b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil), newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		bus, c, bob := revokedWhileCut(t, store)
 		ctx := vctx(t)
-		c := b.dial(t, "alice-token")
-		defer c.CloseNow()
-		bob := b.dial(t, "bob-token")
-		defer bob.CloseNow()
-		time.Sleep(time.Second)
-		bus.Cut()
-		if err := a.reg.Revoke(ctx, "alice", ""); err == nil {
-			t.Fatal("Revoke through a cut bus reported no error")
-		}
 		store.setErr(errors.New("redis: i/o timeout"))
 		checks := store.checks.Load()
 		bus.Restore()
@@ -289,6 +286,8 @@ type slowRevocations struct {
 	// listens: the Check of Listen's start, which names no subject,
 	// answers while failing.
 	listens bool
+	// slowOnly: while failing, a Check answers after timeout instead.
+	slowOnly bool
 }
 
 func (s *slowRevocations) Check(ctx context.Context, keys [2]ticket.Key, sub string) (ticket.Status, error) {
@@ -298,15 +297,19 @@ func (s *slowRevocations) Check(ctx context.Context, keys [2]ticket.Key, sub str
 		select {
 		case <-t.C:
 		case <-ctx.Done():
+			return ticket.Status{}, ctx.Err()
 		}
-		return ticket.Status{}, errors.New("redis: i/o timeout")
+		if !s.slowOnly {
+			return ticket.Status{}, errors.New("redis: i/o timeout")
+		}
 	}
 	return s.revocations.Check(ctx, keys, sub)
 }
 
 // TestCatchUpGraceBoundsAPass: a store whose checks each take 3 s to fail
 // would hold one pass over 40 connections for 2 minutes; the grace bounds
-// the pass too, and every connection ends with 1011 at 30 s.
+// the pass too, and every connection ends with 1011 by 30 s and the check
+// under way then.
 func TestCatchUpGraceBoundsAPass(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var bus wsauthtest.Bus
@@ -324,8 +327,9 @@ func TestCatchUpGraceBoundsAPass(t *testing.T) {
 		bus.Restore()
 		for i, c := range conns {
 			wantClose(t, ctx, c, websocket.StatusInternalError)
-			if d := time.Since(start); d > 30*time.Second {
-				t.Fatalf("connection %d ended %v after the catch-up began, want 30 s", i, d)
+			// The grace, and the one check under way at its end.
+			if d := time.Since(start); d > 33*time.Second {
+				t.Fatalf("connection %d ended %v after the catch-up began, want 30 s and one check's 3 s", i, d)
 			}
 		}
 	})
@@ -336,6 +340,7 @@ func TestCatchUpGraceBoundsAPass(t *testing.T) {
 type listenBus struct {
 	mu       sync.Mutex
 	catchUps []func()
+	fail     bool // the next Subscribe fails
 }
 
 func (b *listenBus) Publish(context.Context, ticket.Revocation) error { return nil }
@@ -343,6 +348,10 @@ func (b *listenBus) Publish(context.Context, ticket.Revocation) error { return n
 func (b *listenBus) Subscribe(_ context.Context, _ func(ticket.Revocation), catchUp func()) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.fail {
+		b.fail = false
+		return errors.New("redis: connection refused")
+	}
 	b.catchUps = append(b.catchUps, catchUp)
 	return nil
 }
@@ -400,6 +409,77 @@ func TestCatchUpOfAnEndedListenIsIgnored(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestCatchUpOutlivesAnotherListen: a second Listen that fails, or that
+// ends, while the first lives does not switch off the first's catch-ups.
+func TestCatchUpOutlivesAnotherListen(t *testing.T) {
+	for _, fails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fails=%v", fails), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				bus := &listenBus{}
+				store := newRevocations()
+				reg := wsauth.NewRegistry(store, bus)
+				n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg}), echo))}
+				ctx1, cancel1 := context.WithCancel(context.Background())
+				defer cancel1()
+				if err := reg.Listen(ctx1); err != nil {
+					t.Fatal(err)
+				}
+				ctx := vctx(t)
+				alice := n.dial(t, "alice-token")
+				defer alice.CloseNow()
+				time.Sleep(time.Second)
+				ctx2, cancel2 := context.WithCancel(context.Background())
+				bus.fail = fails
+				if err := reg.Listen(ctx2); (err != nil) != fails {
+					t.Fatalf("second Listen: %v", err)
+				}
+				cancel2()
+				// Revoked on another node while the first Listen's bus was
+				// down: only the store knows.
+				if err := store.RevokeSubject(ctx, "alice", time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				bus.catchUp(0)
+				if code, _ := closeOf(ctx, alice); code != transport.CloseUnauthenticated {
+					t.Fatalf("alice, revoked in the store, closed with %v after the live Listen's catch-up, want 4401", code)
+				}
+			})
+		})
+	}
+}
+
+// TestCatchUpWaitsForASlowStore: a store that answers every check, after
+// 1 s each, takes longer than the grace over 40 connections; none ends,
+// since it answered for each.
+func TestCatchUpWaitsForASlowStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := &slowRevocations{revocations: newRevocations(), timeout: time.Second, slowOnly: true}
+		b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		conns := make([]*websocket.Conn, 40)
+		for i := range conns {
+			conns[i] = b.dial(t, "bob-token")
+			defer conns[i].CloseNow()
+		}
+		bus.Cut()
+		store.failing.Store(true)
+		checks := store.checks.Load()
+		bus.Restore()
+		time.Sleep(45 * time.Second)
+		synctest.Wait()
+		if n := store.checks.Load() - checks; n != 40 {
+			t.Fatalf("%d checks in the catch-up, want one per connection: 40", n)
+		}
+		store.failing.Store(false)
+		for i, c := range conns {
+			if got := roundTrip(t, ctx, c, "x"); got != "bob: x" {
+				t.Fatalf("connection %d after a slow catch-up that answered for it: %q", i, got)
+			}
+		}
+	})
 }
 
 // TestRevocationsFailClosed: a store that cannot be consulted refuses

@@ -90,6 +90,11 @@
 // writes the marker and the run_id anew. Set [Options.TrustRestarts], the
 // same on every node, only for a deployment that loses nothing across
 // restarts and failovers (below); else each of them logs everyone out.
+// A revocation the old primary takes after the failover, split from the
+// new one and its replicas, is lost when it rejoins, and no run_id
+// reveals that: set min-replicas-to-write 1, so that a primary cut off
+// from its replicas refuses writes, and the revocation fails rather than
+// being lost.
 // The comparison costs one INFO server per script run. A server without
 // INFO server (miniredis) has no run_id, and only a missing marker
 // reveals its losses. Moving to a release that keeps the run_id from one

@@ -80,7 +80,9 @@ local function since()
   local v = redis.call('GET', KEYS[1])
   local old
   if v then
-    old = tonumber(v)
+    -- Unix ms; an earlier revision of this script appended a run_id,
+    -- which counts for nothing (the run key is the one compared).
+    old = tonumber(string.match(v, '^(%d+)$') or string.match(v, '^(%d+) %x+$'))
     if not old then
       return nil
     end

@@ -334,19 +334,7 @@ func TestRevocationsSurviveKill(t *testing.T) {
 	}
 	srv.Restart()
 
-	// go-redis dials again about a second after failed dials: poll.
-	var s ticket.Status
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var err error
-		if s, err = st.Check(ctx, [2]ticket.Key{k}, "alice"); err == nil {
-			break
-		}
-		if !errors.Is(err, ticket.ErrStoreUnavailable) || time.Now().After(deadline) {
-			t.Fatalf("Check after the restart: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the reconnect, not synchronising
-	}
+	s := checkAfterRestart(t, st, [2]ticket.Key{k}, "alice")
 	if s.Denied || !s.SubjectRevoked.IsZero() {
 		t.Fatalf("Check after the restart = %+v: the revocations should be gone", s)
 	}
@@ -426,17 +414,7 @@ func TestRestartFromSnapshot(t *testing.T) {
 		killed := time.Now()
 		srv.Stop() // SIGKILL
 		srv.Restart()
-		var s ticket.Status
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if s, err = st.Check(ctx, [2]ticket.Key{k}, "alice"); err == nil {
-				break
-			}
-			if !errors.Is(err, ticket.ErrStoreUnavailable) || time.Now().After(deadline) {
-				t.Fatalf("Check after the restart: %v", err)
-			}
-			time.Sleep(20 * time.Millisecond) // polling the reconnect, not synchronising
-		}
+		s := checkAfterRestart(t, st, [2]ticket.Key{k}, "alice")
 		if s.Denied || !s.SubjectRevoked.IsZero() {
 			t.Fatalf("TrustRestarts %v: after the restart %+v: the snapshot predates the revocations", trust, s)
 		}
@@ -480,19 +458,20 @@ func TestRestartFromSnapshotTwoPrefixes(t *testing.T) {
 	srv.Stop() // SIGKILL
 	srv.Restart()
 	for i, st := range []*redisstore.Store{a, b} {
-		s := checkAfterRestart(t, st, "alice")
+		s := checkAfterRestart(t, st, [2]ticket.Key{}, "alice")
 		if !s.Refuses(issued) {
 			t.Fatalf("store %d after a restart from a snapshot: %+v accepts a credential issued before it", i, s)
 		}
 	}
 }
 
-// checkAfterRestart checks subject, polling while the client reconnects.
-func checkAfterRestart(t *testing.T, st *redisstore.Store, subject string) ticket.Status {
+// checkAfterRestart checks keys and subject, polling while the client
+// reconnects: go-redis dials again about a second after failed dials.
+func checkAfterRestart(t *testing.T, st *redisstore.Store, keys [2]ticket.Key, subject string) ticket.Status {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s, err := st.Check(t.Context(), [2]ticket.Key{}, subject)
+		s, err := st.Check(t.Context(), keys, subject)
 		if err == nil {
 			return s
 		}
@@ -551,5 +530,33 @@ func TestFailbackToAServerThatMissedWrites(t *testing.T) {
 	}
 	if !s.Refuses(issued) {
 		t.Fatalf("after failing back to a server that missed alice's revocation: %+v accepts her credential", s)
+	}
+}
+
+// A marker an earlier revision wrote, "<ms> <run_id>", still reads as its
+// time: the list starts again once (no run key yet), and then holds.
+func TestMarkerWithARunID(t *testing.T) {
+	srv := redistest.Start(t)
+	c := shortClient(srv.Addr)
+	defer c.Close()
+	ctx := t.Context()
+	marker := redisstore.DefaultPrefix + "{revocations}:since"
+	old := time.Now().Add(-time.Hour).UnixMilli()
+	if err := c.Set(ctx, marker, fmt.Sprintf("%d 0123abcd", old), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	st := redisstore.New(c, nil)
+	first, err := st.Check(ctx, [2]ticket.Key{}, "alice")
+	if err != nil {
+		t.Fatalf("Check over a marker with a run_id: %v", err)
+	}
+	if !first.Since.After(time.UnixMilli(old)) {
+		t.Fatalf("Since %v: the list did not start again without a run key", first.Since)
+	}
+	if err := st.RevokeSubject(ctx, "alice", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := st.Check(ctx, [2]ticket.Key{}, "alice"); err != nil || !s.Since.Equal(first.Since) || s.SubjectRevoked.IsZero() {
+		t.Fatalf("then: %+v, %v; want Since %v and alice revoked", s, err, first.Since)
 	}
 }
