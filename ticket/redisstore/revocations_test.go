@@ -356,6 +356,7 @@ func TestRevocationsSurviveKill(t *testing.T) {
 // revocation: how long it lasts is the node's say, by which the
 // credential expires.
 func TestRevocationTTLsFollowTheNodeClock(t *testing.T) {
+	t.Parallel() // a server of its own
 	st, m, _ := newMini(t)
 	now := time.Now()
 	m.SetTime(now.Add(30 * time.Second))
@@ -385,6 +386,7 @@ func TestRevocationTTLsFollowTheNodeClock(t *testing.T) {
 // server's run, moves nothing; with TrustRestarts a restart moves nothing
 // either.
 func TestRestartFromSnapshot(t *testing.T) {
+	t.Parallel() // a server of its own
 	srv := redistest.Start(t)
 	client := shortClient(srv.Addr)
 	defer client.Close()
@@ -438,6 +440,7 @@ func TestRestartFromSnapshot(t *testing.T) {
 // Two stores with different prefixes on one server each notice the
 // restart from a snapshot: each list keeps the run_id it started on.
 func TestRestartFromSnapshotTwoPrefixes(t *testing.T) {
+	t.Parallel() // a server of its own
 	srv := redistest.Start(t)
 	ctx := t.Context()
 	ca, cb := shortClient(srv.Addr), shortClient(srv.Addr)
@@ -487,6 +490,7 @@ func checkAfterRestart(t *testing.T, st *redisstore.Store, keys [2]ticket.Key, s
 // revocation: the list started on the other server's run, so Since moves,
 // and the credential issued before the lost revocation is refused.
 func TestFailbackToAServerThatMissedWrites(t *testing.T) {
+	t.Parallel() // a server of its own
 	x, y := redistest.Start(t), redistest.Start(t)
 	ctx := t.Context()
 	cx, cy := shortClient(x.Addr), shortClient(y.Addr)
@@ -536,6 +540,7 @@ func TestFailbackToAServerThatMissedWrites(t *testing.T) {
 // A marker an earlier revision wrote, "<ms> <run_id>", still reads as its
 // time: the list starts again once (no run key yet), and then holds.
 func TestMarkerWithARunID(t *testing.T) {
+	t.Parallel() // a server of its own
 	srv := redistest.Start(t)
 	c := shortClient(srv.Addr)
 	defer c.Close()
