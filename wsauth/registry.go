@@ -29,11 +29,13 @@ const recentWindow = time.Minute
 // store cannot answer ends it, and the connections it has not answered for
 // end with 1011, as an attempt the store cannot vouch for is refused:
 // their clients reconnect through the pipeline, which checks the store
-// again. A store that answers, however slowly, is waited for.
+// again. A store that answers each check within catchUpCheckTimeout is
+// waited for, however long the pass.
 const (
-	catchUpRetry    = 100 * time.Millisecond
-	catchUpMaxRetry = 5 * time.Second
-	catchUpGrace    = 30 * time.Second
+	catchUpRetry        = 100 * time.Millisecond
+	catchUpMaxRetry     = 5 * time.Second
+	catchUpGrace        = 30 * time.Second
+	catchUpCheckTimeout = 5 * time.Second
 )
 
 // Registry holds the live connections of one node, so that they can be
@@ -318,12 +320,12 @@ func (r *Registry) catchUpLoop() {
 		pending = slices.DeleteFunc(pending, func(l *life) bool { return !l.registered })
 		r.mu.Unlock()
 		pending = r.checkLives(ctx, pending, deadline)
-		if ctx.Err() != nil {
-			continue // ended: under another Listen, if one lives
-		}
 		if len(pending) == 0 {
 			deadline = time.Time{}
 			continue
+		}
+		if ctx.Err() != nil {
+			continue // ended: under another Listen, if one lives
 		}
 		now := time.Now()
 		if !now.Before(deadline) {
@@ -349,7 +351,8 @@ func (r *Registry) catchUpLoop() {
 // check that fails past deadline ends the pass, the rest unchecked: a
 // store that answers each check only after its timeout would otherwise
 // hold a pass over many connections far beyond the grace. A slow store
-// that answers goes on being asked.
+// that answers goes on being asked; one check waits catchUpCheckTimeout
+// at most, whatever the store's client allows.
 func (r *Registry) checkLives(ctx context.Context, lives []*life, deadline time.Time) []*life {
 	failed := lives[:0]
 	for i, l := range lives {
@@ -357,7 +360,10 @@ func (r *Registry) checkLives(ctx context.Context, lives []*life, deadline time.
 			return append(failed, lives[i:]...)
 		}
 		p := l.principal.Load()
-		switch err := r.checkStore(ctx, p, p.revocationIDs()); {
+		cctx, cancel := context.WithTimeout(ctx, catchUpCheckTimeout)
+		err := r.checkStore(cctx, p, p.revocationIDs())
+		cancel()
+		switch {
 		case err == nil:
 		case kindOf(err) == kindRevoked:
 			l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)

@@ -482,6 +482,103 @@ func TestCatchUpWaitsForASlowStore(t *testing.T) {
 	})
 }
 
+// hungRevocations: while hung, a Check naming a subject (not Listen's)
+// answers only when its ctx ends, as a store client without a timeout of
+// its own over a server that stopped answering.
+type hungRevocations struct {
+	*revocations
+	hung atomic.Bool
+}
+
+func (s *hungRevocations) Check(ctx context.Context, keys [2]ticket.Key, sub string) (ticket.Status, error) {
+	if s.hung.Load() && sub != "" {
+		<-ctx.Done()
+		return ticket.Status{}, ctx.Err()
+	}
+	return s.revocations.Check(ctx, keys, sub)
+}
+
+// TestCatchUpOverAHungStore: a check the store never answers is given
+// up: the connection ends with 1011 by the grace and one check's 5 s.
+func TestCatchUpOverAHungStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &hungRevocations{revocations: newRevocations()}
+		bus := new(wsauthtest.Bus)
+		a, b := newNode(t, store, bus, verifier(), wsauth.FirstMessage{}, nil), newNode(t, store, bus, verifier(), wsauth.FirstMessage{}, nil)
+		alice := b.dial(t, "alice-token")
+		defer alice.CloseNow()
+		time.Sleep(time.Second)
+		bus.Cut()
+		if err := a.reg.Revoke(vctx(t), "alice", ""); err == nil {
+			t.Fatal("Revoke through a cut bus reported no error")
+		}
+		store.hung.Store(true)
+		start := time.Now()
+		bus.Restore()
+		wantClose(t, vctx(t), alice, websocket.StatusInternalError)
+		if d := time.Since(start); d > 35*time.Second {
+			t.Fatalf("closed %v after the catch-up began, want 30 s and one check's 5 s", d)
+		}
+	})
+}
+
+// phasedRevocations: in phase 1 a Check naming a subject answers after
+// slow, not watching its ctx (a store client that ignores it); in phase 2
+// it fails at once. Listen's Check (no subject) always answers.
+type phasedRevocations struct {
+	*revocations
+	phase atomic.Int32
+	slow  time.Duration
+}
+
+func (s *phasedRevocations) Check(ctx context.Context, keys [2]ticket.Key, sub string) (ticket.Status, error) {
+	if sub != "" {
+		switch s.phase.Load() {
+		case 1:
+			time.Sleep(s.slow)
+		case 2:
+			return ticket.Status{}, errors.New("redis: connection refused")
+		}
+	}
+	return s.revocations.Check(ctx, keys, sub)
+}
+
+// TestCatchUpAfterAnEndedPassHasItsGrace: a pass that answered for every
+// connection, though the Listen it ran under ended meanwhile, leaves no
+// deadline behind: a catch-up the other Listen asked for during it has 30
+// s of retries of its own.
+func TestCatchUpAfterAnEndedPassHasItsGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := &listenBus{}
+		store := &phasedRevocations{revocations: newRevocations(), slow: 35 * time.Second}
+		reg := wsauth.NewRegistry(store, bus)
+		n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg}), echo))}
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		defer cancel1()
+		if err := reg.Listen(ctx1); err != nil {
+			t.Fatal(err)
+		}
+		alice := n.dial(t, "alice-token")
+		defer alice.CloseNow()
+		time.Sleep(time.Second)
+		store.phase.Store(1)
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		start := time.Now()
+		if err := reg.Listen(ctx2); err != nil { // listening again: a catch-up, under ctx2
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
+		cancel2() // during the check, which answers all the same at +35 s
+		time.Sleep(5 * time.Second)
+		store.phase.Store(2)
+		bus.catchUp(0) // the first Listen's bus is back, at +15 s
+		wantClose(t, vctx(t), alice, websocket.StatusInternalError)
+		if d := time.Since(start); d < 65*time.Second {
+			t.Fatalf("closed %v after the first catch-up began, want the second's 30 s after the first's pass (+35 s)", d)
+		}
+	})
+}
+
 // TestRevocationsFailClosed: a store that cannot be consulted refuses
 // (503, 1011); a store that lost its data refuses every credential issued
 // before the loss; a credential with no issue time is refused.
