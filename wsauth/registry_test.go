@@ -196,6 +196,28 @@ func TestRefreshToARevokedTokenEnds(t *testing.T) {
 	})
 }
 
+// unlistened returns a FirstMessage echo node over reg, whose Listen the
+// test calls itself.
+func unlistened(t *testing.T, reg *wsauth.Registry) *node {
+	t.Helper()
+	return &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg}), echo))}
+}
+
+// dialMany opens n connections as token, closed when t ends.
+func (n *node) dialMany(t *testing.T, token string, count int) []*websocket.Conn {
+	t.Helper()
+	conns := make([]*websocket.Conn, count)
+	for i := range conns {
+		conns[i] = n.dial(t, token)
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.CloseNow()
+		}
+	})
+	return conns
+}
+
 // revokedWhileCut starts two nodes over store and one bus, connects alice
 // and bob to the second, and revokes alice on the first while the bus is
 // cut. The connections are closed when t ends.
@@ -316,11 +338,7 @@ func TestCatchUpGraceBoundsAPass(t *testing.T) {
 		store := &slowRevocations{revocations: newRevocations(), timeout: 3 * time.Second}
 		b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
 		ctx := vctx(t)
-		conns := make([]*websocket.Conn, 40)
-		for i := range conns {
-			conns[i] = b.dial(t, "bob-token")
-			defer conns[i].CloseNow()
-		}
+		conns := b.dialMany(t, "bob-token", 40)
 		bus.Cut()
 		store.failing.Store(true)
 		start := time.Now()
@@ -374,7 +392,7 @@ func TestCatchUpOfAnEndedListenIsIgnored(t *testing.T) {
 				bus := &listenBus{}
 				store := &slowRevocations{revocations: newRevocations(), listens: true}
 				reg := wsauth.NewRegistry(store, bus)
-				n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg}), echo))}
+				n := unlistened(t, reg)
 				ctx1, cancel1 := context.WithCancel(context.Background())
 				if err := reg.Listen(ctx1); err != nil {
 					t.Fatal(err)
@@ -420,7 +438,7 @@ func TestCatchUpOutlivesAnotherListen(t *testing.T) {
 				bus := &listenBus{}
 				store := newRevocations()
 				reg := wsauth.NewRegistry(store, bus)
-				n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg}), echo))}
+				n := unlistened(t, reg)
 				ctx1, cancel1 := context.WithCancel(context.Background())
 				defer cancel1()
 				if err := reg.Listen(ctx1); err != nil {
@@ -459,11 +477,7 @@ func TestCatchUpWaitsForASlowStore(t *testing.T) {
 		store := &slowRevocations{revocations: newRevocations(), timeout: time.Second, slowOnly: true}
 		b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
 		ctx := vctx(t)
-		conns := make([]*websocket.Conn, 40)
-		for i := range conns {
-			conns[i] = b.dial(t, "bob-token")
-			defer conns[i].CloseNow()
-		}
+		conns := b.dialMany(t, "bob-token", 40)
 		bus.Cut()
 		store.failing.Store(true)
 		checks := store.checks.Load()
@@ -552,7 +566,7 @@ func TestCatchUpAfterAnEndedPassHasItsGrace(t *testing.T) {
 		bus := &listenBus{}
 		store := &phasedRevocations{revocations: newRevocations(), slow: 35 * time.Second}
 		reg := wsauth.NewRegistry(store, bus)
-		n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg}), echo))}
+		n := unlistened(t, reg)
 		ctx1, cancel1 := context.WithCancel(context.Background())
 		defer cancel1()
 		if err := reg.Listen(ctx1); err != nil {
