@@ -97,10 +97,11 @@ func (l *life) current() Principal { return *l.principal.Load() }
 // begin registers l and arms its timer. It fails if l's subject or token
 // was revoked while the attempt was being checked: the Registry remembers
 // recent revocations for exactly that moment. ids are the principal's
-// revocation IDs.
-func (l *life) begin(ids [2]ticket.Key) error {
+// revocation IDs, epoch the Registry's catch-up epoch before the store
+// was asked.
+func (l *life) begin(ids [2]ticket.Key, epoch uint64) error {
 	p := l.principal.Load()
-	if !l.a.registry.add(l, p, ids) {
+	if !l.a.registry.add(l, p, ids, epoch) {
 		return fail(kindRevoked, nil)
 	}
 	l.mu.Lock()
@@ -127,9 +128,10 @@ func (l *life) attach(ep endpoint) bool {
 // re-indexes l in the Registry under ids, p's revocation IDs (its token ID
 // may have changed), and re-arms the timer. A token revoked meanwhile ends
 // l, and set reports false: nothing may then tell the client it succeeded.
-func (l *life) set(p *Principal, ids [2]ticket.Key) bool {
+// epoch is the Registry's catch-up epoch from before p's store check.
+func (l *life) set(p *Principal, ids [2]ticket.Key, epoch uint64) bool {
 	l.principal.Store(p)
-	if !l.a.registry.reindex(l, p, ids) {
+	if !l.a.registry.reindex(l, p, ids, epoch) {
 		l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
 		return false
 	}

@@ -51,7 +51,7 @@ func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
 		start := time.Now()
 		var l life
 		l.init(a, context.Background(), netip.IPv6Loopback(), start, Principal{Subject: "alice", ExpiresAt: start.Add(time.Minute)})
-		if err := l.begin([2]ticket.Key{}); err != nil {
+		if err := l.begin([2]ticket.Key{}, 0); err != nil {
 			t.Fatal(err)
 		}
 		var ep recorder
@@ -59,7 +59,7 @@ func TestTimerRunUnderWayWhenReArmed(t *testing.T) {
 			t.Fatal("attach refused")
 		}
 		// Refreshed: the principal now expires in two minutes.
-		if !l.set(&Principal{Subject: "alice", ExpiresAt: start.Add(2 * time.Minute)}, [2]ticket.Key{}) {
+		if !l.set(&Principal{Subject: "alice", ExpiresAt: start.Add(2 * time.Minute)}, [2]ticket.Key{}, 0) {
 			t.Fatal("set refused")
 		}
 		for _, at := range []time.Duration{0, 30 * time.Second, time.Minute} {
@@ -110,7 +110,7 @@ func TestTimerRunWithTimeLeft(t *testing.T) {
 		exp := start.Add(time.Minute).Round(0) // as a JWT's exp: no monotonic reading
 		var l life
 		l.init(a, context.Background(), netip.IPv6Loopback(), start, Principal{Subject: "alice", ExpiresAt: exp})
-		if err := l.begin([2]ticket.Key{}); err != nil {
+		if err := l.begin([2]ticket.Key{}, 0); err != nil {
 			t.Fatal(err)
 		}
 		var ep recorder

@@ -94,11 +94,12 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 	settled := false
 	var p Principal
 	var ids [2]ticket.Key
+	var epoch uint64
 	var cred string
 	if err == nil {
 		cur := c.Principal()
 		cred = string(tok)
-		p, ids, err = c.a.check(ctx, c.peer(), cred, &cur)
+		p, ids, epoch, err = c.a.check(ctx, c.peer(), cred, &cur)
 		settled = true
 	}
 	if err != nil {
@@ -115,7 +116,7 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 		pp := new(Principal)
 		*pp = p
 		c.remember(cred, pp)
-		if !c.set(pp, ids) {
+		if !c.set(pp, ids, epoch) {
 			return Message{}, false, c.endedErr("read") // revoked meanwhile: not delivered
 		}
 		c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})

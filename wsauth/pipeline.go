@@ -43,6 +43,7 @@ type attempt struct {
 	first    *Message        // a per-message first frame, for the first Read
 	p        Principal       // accepted
 	ids      [2]ticket.Key   // ... its revocation IDs
+	epoch    uint64          // ... and the Registry's catch-up epoch before its store check
 	cred     string          // ... with this credential
 	vals     context.Context // values, made once
 }
@@ -112,7 +113,7 @@ func (at *attempt) register() (*Conn, error) {
 // admit registers l, readied with the attempt's principal, or refuses the
 // attempt if a revocation covers it.
 func (at *attempt) admit(l *life) error {
-	if err := l.begin(at.ids); err != nil {
+	if err := l.begin(at.ids, at.epoch); err != nil {
 		return at.refuse(err, false)
 	}
 	// Registered: from here on the connection ends with EventClosed,
@@ -180,11 +181,11 @@ func (at *attempt) check(cred string) error {
 		ctx, cancel = context.WithTimeout(at.values(), answerTimeout)
 		defer cancel()
 	}
-	p, ids, err := at.a.check(ctx, at.peer, cred, nil)
+	p, ids, epoch, err := at.a.check(ctx, at.peer, cred, nil)
 	if err != nil {
 		return at.refuse(err, true)
 	}
-	at.p, at.ids, at.cred = p, ids, cred
+	at.p, at.ids, at.epoch, at.cred = p, ids, epoch, cred
 	return nil
 }
 
@@ -246,16 +247,18 @@ func (at *attempt) confirm(c *Conn) error {
 // budget unit reserved before verifying is given back unless the client
 // was at fault, so at most the budget's worth of attempts reach the
 // Verifier however many arrive at once. It returns the principal's
-// revocation IDs too, hashed once for the store and the Registry.
-func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, current *Principal) (Principal, [2]ticket.Key, error) {
+// revocation IDs too, hashed once for the store and the Registry, and the
+// Registry's catch-up epoch from before the store was asked (see
+// Registry.add).
+func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, current *Principal) (Principal, [2]ticket.Key, uint64, error) {
 	h := a.limiter.hash(cred)
 	late := breaks.SpendAfterVerify.Load()
 	if late {
 		if a.limiter.limited(peer.Addr) {
-			return Principal{}, [2]ticket.Key{}, fail(kindRateLimited, nil)
+			return Principal{}, [2]ticket.Key{}, 0, fail(kindRateLimited, nil)
 		}
 	} else if ok, repeated := a.limiter.reserve(peer.Addr, h); !ok {
-		return Principal{}, [2]ticket.Key{}, fail(repeated, errRepeated(repeated))
+		return Principal{}, [2]ticket.Key{}, 0, fail(repeated, errRepeated(repeated))
 	}
 	p, err := a.verify(ctx, cred, peer)
 	if err == nil && current != nil && p.Subject != current.Subject {
@@ -265,6 +268,7 @@ func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, curre
 	if err == nil {
 		ids = p.revocationIDs()
 	}
+	epoch := a.registry.epoch.Load()
 	if err == nil && !(current != nil && breaks.SkipRevocationsOnRefresh.Load()) {
 		err = a.registry.checkStore(ctx, &p, ids)
 	}
@@ -285,9 +289,9 @@ func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, curre
 		a.limiter.settle(peer.Addr, h, err)
 	}
 	if err != nil {
-		return Principal{}, [2]ticket.Key{}, err
+		return Principal{}, [2]ticket.Key{}, 0, err
 	}
-	return p, ids, nil
+	return p, ids, epoch, nil
 }
 
 // errRepeated says why a refusal came without a check.

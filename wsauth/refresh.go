@@ -56,11 +56,11 @@ func (c *Conn) refresh(ctx context.Context, ctl transport.Control, perr error) e
 		return c.refuseFrame(carrierErr(perr), false, false)
 	}
 	cur := c.Principal()
-	p, ids, err := c.a.check(ctx, c.peer(), ctl.Token, &cur)
+	p, ids, epoch, err := c.a.check(ctx, c.peer(), ctl.Token, &cur)
 	if err != nil {
 		return c.refuseFrame(err, true, false)
 	}
-	if !c.set(&p, ids) {
+	if !c.set(&p, ids, epoch) {
 		// Revoked while it was checked: the connection is closing with
 		// 4401, and the client never hears auth_ok.
 		return c.endedErr("refresh")

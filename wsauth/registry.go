@@ -24,13 +24,15 @@ const recentWindow = time.Minute
 
 // After the bus may have missed revocations, a catch-up checks every live
 // connection against the store. A check the store cannot answer is tried
-// again, catchUpRetry later, the wait doubling up to catchUpMaxRetry. Once
-// catchUpGrace has passed since the catch-up began, the first check the
-// store cannot answer ends it, and the connections it has not answered for
-// end with 1011, as an attempt the store cannot vouch for is refused:
-// their clients reconnect through the pipeline, which checks the store
-// again. A store that answers each check within catchUpCheckTimeout is
-// waited for, however long the pass.
+// again, catchUpRetry later, the wait doubling up to catchUpMaxRetry. A
+// connection has catchUpGrace from the catch-up that found it unchecked:
+// once that has passed, the first check the store cannot answer ends it
+// with 1011, as an attempt the store cannot vouch for is refused, and its
+// client reconnects through the pipeline, which checks the store again.
+// A store that answers each check within catchUpCheckTimeout is waited
+// for, however long the pass. A connection that registers during a
+// catch-up, its credential checked against the store before the pass
+// began, is handed to it too.
 const (
 	catchUpRetry        = 100 * time.Millisecond
 	catchUpMaxRetry     = 5 * time.Second
@@ -49,9 +51,12 @@ const (
 //
 // A Registry is safe for concurrent use.
 type Registry struct {
-	store    ticket.Revocations
-	bus      ticket.Bus
-	listened atomic.Bool
+	store ticket.Revocations
+	bus   ticket.Bus
+	// epoch counts the catch-ups' full passes, so that an attempt or a
+	// refresh whose store check came before one and whose registration
+	// after its start is checked too (add). Written under mu.
+	epoch atomic.Uint64
 
 	mu sync.Mutex
 	// Live connections (see index).
@@ -64,9 +69,12 @@ type Registry struct {
 	nrecent  atomic.Int64 // len(subjects) + len(ids), for revoked's lock-free "none"
 	// catching: a catch-up goroutine runs; recheck: it is to check every
 	// live connection again, the bus having been interrupted once more;
-	// live: the contexts of the Listens not yet ended, by number (listens
-	// counts them all), of which the latest bounds the catch-up.
+	// late: connections registered with a store check older than the
+	// catch-up's pass, for it to check; live: the contexts of the Listens
+	// not yet ended, by number (listens counts them all), of which the
+	// latest bounds the catch-up.
 	catching, recheck bool
+	late              []*life
 	live              map[int]context.Context
 	listens           int
 }
@@ -94,11 +102,12 @@ func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
 // used before records when its revocation list starts (see
 // ticket.Revocations), and subscribes to the bus, so that revocations
 // published on other nodes close connections here too, until ctx is done.
-// It returns once subscribed. Whenever the subscription comes back after an interruption
-// (and when Listen is called again after an earlier Listen ended), the
+// It returns once subscribed. Whenever the subscription comes back after
+// an interruption, and when a Listen succeeds with connections already
+// registered (Listen again after an earlier one ended or failed), the
 // Registry checks its live connections against the store and closes the
-// revoked ones; a check the store cannot answer is tried again, and past
-// 30 s the connections the store has not answered for end with 1011.
+// revoked ones; a check the store cannot answer is tried again, and a
+// connection the store has not answered for in 30 s ends with 1011.
 func (r *Registry) Listen(ctx context.Context) error {
 	if r.store != nil {
 		// A store that has never been used records now that its list
@@ -133,8 +142,10 @@ func (r *Registry) Listen(ctx context.Context) error {
 		return fmt.Errorf("wsauth: registry: subscribe: %w", err)
 	}
 	context.AfterFunc(ctx, forget)
-	// Listening again: whatever was published in between was missed.
-	if r.listened.Swap(true) {
+	// Connections registered before (Listen again, or a first Listen that
+	// failed and was tried again) may have missed what was published in
+	// between.
+	if r.len() > 0 {
 		r.catchUp(ctx)
 	}
 	return nil
@@ -281,62 +292,82 @@ func (r *Registry) catchUp(ctx context.Context) {
 		return
 	}
 	r.recheck = true
-	start := !r.catching
-	r.catching = true
+	r.startCatchUpLocked()
 	r.mu.Unlock()
-	if start {
+}
+
+// startCatchUpLocked starts the catch-up goroutine unless it runs. r.mu
+// is held; the goroutine waits for it.
+func (r *Registry) startCatchUpLocked() {
+	if !r.catching {
+		r.catching = true
 		go r.catchUpLoop()
 	}
 }
 
+// pend is a connection a catch-up has yet to check, and when its grace
+// ends: it has been unchecked since the catch-up that began then.
+type pend struct {
+	l        *life
+	deadline time.Time
+}
+
 func (r *Registry) catchUpLoop() {
 	var (
-		ctx      context.Context
-		pending  []*life   // connections still to be checked
-		deadline time.Time // when those end unchecked; zero while none is pending
-		wait     time.Duration
+		pending []pend
+		wait    time.Duration
 	)
 	for {
 		r.mu.Lock()
-		ctx = r.liveLocked()
+		ctx := r.liveLocked()
 		if ctx == nil {
-			r.catching, r.recheck = false, false
+			r.catching, r.recheck, r.late = false, false, nil
 			r.mu.Unlock()
 			return
 		}
+		now := time.Now()
 		if r.recheck {
+			// Every connection, each with the grace it has had since it was
+			// last answered for: one still pending keeps its deadline.
 			r.recheck = false
-			pending = r.bySubject.appendAll(pending[:0])
-			if deadline.IsZero() {
-				deadline = time.Now().Add(catchUpGrace)
+			r.epoch.Add(1)
+			kept := make(map[*life]time.Time, len(pending))
+			for _, p := range pending {
+				kept[p.l] = p.deadline
+			}
+			pending = pending[:0]
+			for _, l := range r.bySubject.appendAll(nil) {
+				d, ok := kept[l]
+				if !ok {
+					d = now.Add(catchUpGrace)
+				}
+				pending = append(pending, pend{l, d})
 			}
 			wait = catchUpRetry
-		} else if len(pending) == 0 {
+		}
+		for _, l := range r.late {
+			pending = append(pending, pend{l, now.Add(catchUpGrace)})
+		}
+		r.late = nil
+		// Only those still registered: an ended connection needs no check.
+		pending = slices.DeleteFunc(pending, func(p pend) bool { return !p.l.registered })
+		if len(pending) == 0 {
 			r.catching = false
 			r.mu.Unlock()
 			return
 		}
-		// Only those still registered: an ended connection needs no check.
-		pending = slices.DeleteFunc(pending, func(l *life) bool { return !l.registered })
 		r.mu.Unlock()
-		pending = r.checkLives(ctx, pending, deadline)
-		if len(pending) == 0 {
-			deadline = time.Time{}
-			continue
+		pending = r.checkLives(ctx, pending)
+		if len(pending) == 0 || ctx.Err() != nil {
+			continue // done, or under another Listen if one lives
 		}
-		if ctx.Err() != nil {
-			continue // ended: under another Listen, if one lives
-		}
-		now := time.Now()
-		if !now.Before(deadline) {
-			k := refusals[kindUnavailable]
-			for _, l := range pending {
-				l.endByUs(k.reason, k.code, k.text)
+		next := pending[0].deadline
+		for _, p := range pending[1:] {
+			if p.deadline.Before(next) {
+				next = p.deadline
 			}
-			pending, deadline = pending[:0], time.Time{}
-			continue
 		}
-		t := time.NewTimer(min(wait, deadline.Sub(now)))
+		t := time.NewTimer(max(0, min(wait, time.Until(next))))
 		select {
 		case <-t.C:
 		case <-ctx.Done():
@@ -346,32 +377,45 @@ func (r *Registry) catchUpLoop() {
 	}
 }
 
-// checkLives checks each of lives against the store, ends those it says
-// are revoked, and returns, in lives, those it could not answer for. A
-// check that fails past deadline ends the pass, the rest unchecked: a
-// store that answers each check only after its timeout would otherwise
-// hold a pass over many connections far beyond the grace. A slow store
-// that answers goes on being asked; one check waits catchUpCheckTimeout
-// at most, whatever the store's client allows.
-func (r *Registry) checkLives(ctx context.Context, lives []*life, deadline time.Time) []*life {
-	failed := lives[:0]
-	for i, l := range lives {
+// checkLives checks each of pending against the store, ends those it says
+// are revoked, and returns those it could not answer for. A check the
+// store fails once the connection's grace has passed ends the pass, and
+// with it the connections whose grace has passed; the others stay
+// pending. So a store that answers each check only after its timeout does
+// not hold a pass over many connections far beyond the grace, and a slow
+// store that answers goes on being asked; one check waits
+// catchUpCheckTimeout at most, whatever the store's client allows.
+func (r *Registry) checkLives(ctx context.Context, pending []pend) []pend {
+	failed := pending[:0]
+	for i, p := range pending {
 		if ctx.Err() != nil {
-			return append(failed, lives[i:]...)
+			return append(failed, pending[i:]...)
 		}
-		p := l.principal.Load()
+		pr := p.l.principal.Load()
 		cctx, cancel := context.WithTimeout(ctx, catchUpCheckTimeout)
-		err := r.checkStore(cctx, p, p.revocationIDs())
+		err := r.checkStore(cctx, pr, pr.revocationIDs())
 		cancel()
 		switch {
 		case err == nil:
 		case kindOf(err) == kindRevoked:
-			l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
+			p.l.endByUs("revoked", transport.CloseUnauthenticated, refusals[kindRevoked].text)
 		default:
-			failed = append(failed, l)
-			if !time.Now().Before(deadline) {
-				return append(failed, lives[i+1:]...)
+			failed = append(failed, p)
+			now := time.Now()
+			if now.Before(p.deadline) {
+				continue
 			}
+			rest := append(failed, pending[i+1:]...)
+			kept := rest[:0]
+			k := refusals[kindUnavailable]
+			for _, q := range rest {
+				if now.Before(q.deadline) {
+					kept = append(kept, q)
+				} else {
+					q.l.endByUs(k.reason, k.code, k.text)
+				}
+			}
+			return kept
 		}
 	}
 	return failed
@@ -433,14 +477,27 @@ func (r *Registry) revokedLocked(p *Principal, ids [2]ticket.Key) bool {
 
 // add registers l with principal p, whose revocation IDs are ids, unless
 // a recent revocation covers p.
-func (r *Registry) add(l *life, p *Principal, ids [2]ticket.Key) bool {
+func (r *Registry) add(l *life, p *Principal, ids [2]ticket.Key, epoch uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.revokedLocked(p, ids) {
 		return false
 	}
 	r.register(l, p.Subject, ids)
+	r.lateLocked(l, epoch)
 	return true
+}
+
+// lateLocked hands l to the catch-up if one began a pass since epoch was
+// read, before l's credential was checked against the store: the pass did
+// not see l, nor the store l's revocation, if it came while the bus was
+// down. r.mu is held.
+func (r *Registry) lateLocked(l *life, epoch uint64) {
+	if r.store == nil || epoch == r.epoch.Load() {
+		return
+	}
+	r.late = append(r.late, l)
+	r.startCatchUpLocked()
 }
 
 // addLate registers l without the check of recent revocations: the broken
@@ -456,7 +513,7 @@ func (r *Registry) addLate(l *life, p *Principal) {
 
 // reindex files l under ids, the revocation IDs of its new principal p
 // (same subject), unless a recent revocation covers p.
-func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key) bool {
+func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key, epoch uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !l.registered {
@@ -470,6 +527,7 @@ func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key) bool {
 		l.ids = slots
 		r.index(l)
 	}
+	r.lateLocked(l, epoch)
 	return true
 }
 

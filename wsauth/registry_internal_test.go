@@ -106,7 +106,7 @@ func TestRegistryIndexes(t *testing.T) {
 		case op < 5 || len(live) == 0:
 			l, p := new(life), principal()
 			l.principal.Store(p) // as init does: the Registry files l by its principal's subject
-			if !r.add(l, p, p.revocationIDs()) {
+			if !r.add(l, p, p.revocationIDs(), 0) {
 				t.Fatalf("step %d: add refused without a revocation", step)
 			}
 			live[l] = p
@@ -115,7 +115,7 @@ func TestRegistryIndexes(t *testing.T) {
 				q := *principal()
 				q.Subject = p.Subject
 				l.principal.Store(&q) // as set does, before reindexing
-				if !r.reindex(l, &q, q.revocationIDs()) {
+				if !r.reindex(l, &q, q.revocationIDs(), 0) {
 					t.Fatalf("step %d: reindex refused", step)
 				}
 				live[l] = &q
@@ -169,7 +169,7 @@ func TestIDSlotShared(t *testing.T) {
 	la, lb := new(life), new(life)
 	la.principal.Store(carrier)
 	lb.principal.Store(other)
-	if !r.add(la, carrier, carrier.revocationIDs()) || !r.add(lb, other, [2]ticket.Key{lookalike}) {
+	if !r.add(la, carrier, carrier.revocationIDs(), 0) || !r.add(lb, other, [2]ticket.Key{lookalike}, 0) {
 		t.Fatal("add refused without a revocation")
 	}
 	if la.ids[0] != lb.ids[0] {
@@ -205,13 +205,13 @@ func TestIDSlotsCollide(t *testing.T) {
 		case op < 5 || len(live) == 0:
 			l, p := new(life), &Principal{Subject: "alice"}
 			l.principal.Store(p)
-			if !r.add(l, p, pair()) {
+			if !r.add(l, p, pair(), 0) {
 				t.Fatalf("step %d: add refused", step)
 			}
 			live[l] = true
 		case op < 7:
 			for l := range live {
-				if !r.reindex(l, l.principal.Load(), pair()) {
+				if !r.reindex(l, l.principal.Load(), pair(), 0) {
 					t.Fatalf("step %d: reindex refused", step)
 				}
 				break
@@ -253,13 +253,13 @@ func TestRevocationTimeIsTheRevocations(t *testing.T) {
 		{made, false},
 		{made.Add(time.Millisecond), true}, // issued while the message was on its way
 	} {
-		if got := r.add(new(life), &Principal{Subject: "alice", IssuedAt: tc.issued}, [2]ticket.Key{}); got != tc.want {
+		if got := r.add(new(life), &Principal{Subject: "alice", IssuedAt: tc.issued}, [2]ticket.Key{}, 0); got != tc.want {
 			t.Errorf("issued %v after the revocation: registered %v, want %v", tc.issued.Sub(made), got, tc.want)
 		}
 	}
 	// A time ahead of this node's clock revokes up to now only.
 	r.apply(ticket.Revocation{Subject: "bob", At: time.Now().Add(time.Hour)})
-	if !r.add(new(life), &Principal{Subject: "bob", IssuedAt: time.Now().Add(time.Minute)}, [2]ticket.Key{}) {
+	if !r.add(new(life), &Principal{Subject: "bob", IssuedAt: time.Now().Add(time.Minute)}, [2]ticket.Key{}, 0) {
 		t.Error("a revocation from a clock an hour ahead refused a credential issued after it arrived")
 	}
 }

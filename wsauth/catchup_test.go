@@ -1,0 +1,259 @@
+package wsauth_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/transport"
+	"github.com/wsauth/wsauth/wsauth"
+	"github.com/wsauth/wsauth/wsauth/wsauthtest"
+)
+
+// watch reads c until it ends and records when and with what code.
+type watched struct {
+	mu   sync.Mutex
+	done bool
+	code websocket.StatusCode
+	at   time.Duration
+}
+
+func watch(c *websocket.Conn, start time.Time) *watched {
+	w := &watched{}
+	go func() {
+		code, _ := closeOf(context.Background(), c)
+		w.mu.Lock()
+		w.done, w.code, w.at = true, code, time.Since(start)
+		w.mu.Unlock()
+	}()
+	return w
+}
+
+func (w *watched) get() (bool, websocket.StatusCode, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done, w.code, w.at
+}
+
+// TestCatchUpChecksWhatRegistersDuringIt: an attempt that checked the
+// store before a revocation the bus missed, and registers after the
+// catch-up took its list of live connections, is checked too: it closes
+// 4401.
+func TestCatchUpChecksWhatRegistersDuringIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newRevocations()
+		bus := new(wsauthtest.Bus)
+		a := newNode(t, store, bus, verifier(), wsauth.FirstMessage{}, nil)
+		var hold atomic.Bool
+		release := make(chan struct{})
+		authz := func(ctx context.Context, p wsauth.Principal, r *http.Request) error {
+			if hold.Load() {
+				<-release // e.g. a room-membership lookup in a database
+			}
+			return nil
+		}
+		regB := wsauth.NewRegistry(store, bus)
+		nb := &node{reg: regB, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: regB, Authorizer: authz}), echo))}
+		lctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := regB.Listen(lctx); err != nil {
+			t.Fatal(err)
+		}
+		ctx := vctx(t)
+		time.Sleep(time.Second)
+		hold.Store(true)
+		done := make(chan *websocket.Conn, 1)
+		go func() {
+			c, _, err := transport.DialFirstMessage(ctx, vURL, "alice-token", nb.net.opts())
+			if err != nil {
+				t.Errorf("dial: %v", err)
+			}
+			done <- c
+		}()
+		synctest.Wait() // alice's store check passed; she is in the Authorizer
+		bus.Cut()
+		if err := a.reg.Revoke(ctx, "alice", ""); err == nil {
+			t.Fatal("Revoke through a cut bus reported no error")
+		}
+		bus.Restore() // B's catch-up, while alice is not yet registered
+		synctest.Wait()
+		close(release)
+		alice := <-done
+		if alice == nil {
+			return
+		}
+		defer alice.CloseNow()
+		if code, _ := closeOf(ctx, alice); code != transport.CloseUnauthenticated {
+			t.Fatalf("alice, revoked in the store, registered after B's catch-up took its list: closed %v, want 4401", code)
+		}
+	})
+}
+
+// scriptedRevocations answers after slow each check naming a subject,
+// except those fail says fail (at once).
+type scriptedRevocations struct {
+	*revocations
+	slow time.Duration
+	mu   sync.Mutex
+	fail func(sub string) bool
+}
+
+func (s *scriptedRevocations) Check(ctx context.Context, keys [2]ticket.Key, sub string) (ticket.Status, error) {
+	if sub != "" {
+		s.mu.Lock()
+		f := s.fail
+		s.mu.Unlock()
+		if f != nil && f(sub) {
+			s.revocations.checks.Add(1)
+			return ticket.Status{}, errors.New("redis: connection reset")
+		}
+		if s.slow > 0 {
+			time.Sleep(s.slow)
+		}
+	}
+	return s.revocations.Check(ctx, keys, sub)
+}
+
+// TestCatchUpRetriesAnEarlyFailureOfALongPass: one check that fails at the
+// start of a pass that outlasts the grace (a slow store that answers every
+// other check) is tried again, and its connection stays.
+func TestCatchUpRetriesAnEarlyFailureOfALongPass(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := &scriptedRevocations{revocations: newRevocations()}
+		b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+		conns := b.dialMany(t, "bob-token", 40)
+		bus.Cut()
+		var first atomic.Bool
+		store.mu.Lock()
+		store.slow = time.Second
+		store.fail = func(string) bool { return !first.Swap(true) } // the pass's first check only
+		store.mu.Unlock()
+		start := time.Now()
+		ws := make([]*watched, len(conns))
+		for i, c := range conns {
+			ws[i] = watch(c, start)
+		}
+		bus.Restore()
+		time.Sleep(45 * time.Second)
+		synctest.Wait()
+		closed := 0
+		for i, w := range ws {
+			if done, code, at := w.get(); done {
+				closed++
+				t.Logf("connection %d ended with %v at +%v", i, code, at)
+			}
+		}
+		t.Logf("%d of 40 ended; checks made: %d", closed, store.checks.Load())
+		if closed != 0 {
+			t.Fatalf("%d connection(s) ended with one failed check at +0 s and every later check answered (in 1 s each)", closed)
+		}
+	})
+}
+
+// TestCatchUpGraceIsPerConnection: a catch-up asked for while an earlier
+// one still has a connection unanswered (alice) gives bob, whom the store
+// answered for in the first, a grace of his own: a 300 ms blip of the
+// store just after the first's grace is retried, and bob stays.
+func TestCatchUpGraceIsPerConnection(t *testing.T) {
+	for _, leftover := range []bool{true, false} {
+		name := "leftover"
+		if !leftover {
+			name = "control"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var bus wsauthtest.Bus
+				store := &scriptedRevocations{revocations: newRevocations()}
+				b := newNode(t, store, &bus, verifier(), wsauth.FirstMessage{}, nil)
+				bob := b.dial(t, "bob-token")
+				defer bob.CloseNow()
+				if leftover {
+					alice := b.dial(t, "alice-token")
+					defer alice.CloseNow()
+				}
+				time.Sleep(time.Second)
+				bus.Cut()
+				start := time.Now()
+				wb := watch(bob, start)
+				var blip atomic.Bool
+				store.mu.Lock()
+				store.fail = func(sub string) bool { return sub == "alice" || blip.Load() }
+				store.mu.Unlock()
+				bus.Restore() // catch-up 1: bob answered, alice failing
+				time.Sleep(29*time.Second + 500*time.Millisecond)
+				bus.Cut()
+				bus.Restore() // catch-up 2, at +29.5 s
+				time.Sleep(400 * time.Millisecond)
+				blip.Store(true) // +29.9 s .. +30.2 s
+				time.Sleep(300 * time.Millisecond)
+				blip.Store(false)
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				done, code, at := wb.get()
+				t.Logf("at +%v: bob ended: %v, code %v at +%v", time.Since(start), done, code, at)
+				if done {
+					t.Fatal("bob, answered for by the store in the first catch-up, ended 0.5 s into the second over a 300 ms blip")
+				}
+			})
+		})
+	}
+}
+
+// flakyBus fails its first Subscribe, as a bus whose server is down at
+// startup, then works; it keeps each catchUp.
+type flakyBus struct {
+	listenBus
+	subs []func(ticket.Revocation)
+}
+
+func (b *flakyBus) Subscribe(ctx context.Context, deliver func(ticket.Revocation), catchUp func()) error {
+	if err := b.listenBus.Subscribe(ctx, deliver, catchUp); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.subs = append(b.subs, deliver)
+	b.mu.Unlock()
+	return nil
+}
+
+// TestCatchUpAfterAFailedListen: a Listen that succeeds after the node's
+// first one failed (the bus down at startup, retried by the application)
+// catches up: a revocation published while the node was not subscribed
+// closes the connection.
+func TestCatchUpAfterAFailedListen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := &flakyBus{}
+		bus.fail = true
+		store := newRevocations()
+		reg := wsauth.NewRegistry(store, bus)
+		n := unlistened(t, reg)
+		lctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := reg.Listen(lctx); err == nil {
+			t.Fatal("first Listen succeeded")
+		}
+		ctx := vctx(t)
+		alice := n.dial(t, "alice-token")
+		defer alice.CloseNow()
+		time.Sleep(time.Second)
+		// Revoked on another node while this one was not subscribed.
+		if err := store.RevokeSubject(ctx, "alice", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		if err := reg.Listen(lctx); err != nil { // the application's retry
+			t.Fatal(err)
+		}
+		if code, _ := closeOf(ctx, alice); code != transport.CloseUnauthenticated {
+			t.Fatalf("alice, revoked in the store while the node was not subscribed: closed %v after Listen succeeded, want 4401", code)
+		}
+	})
+}
