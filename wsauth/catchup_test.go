@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,4 +257,157 @@ func TestCatchUpAfterAFailedListen(t *testing.T) {
 			t.Fatalf("alice, revoked in the store while the node was not subscribed: closed %v after Listen succeeded, want 4401", code)
 		}
 	})
+}
+
+// TestCatchUpAfterAListenOnAnEmptyNode: the node's Listen ended (or
+// failed); while it was not subscribed alice was revoked (store only).
+// Alice's attempt checked the store before the revocation and registers
+// after a new Listen succeeded: that Listen's catch-up, though it found
+// nobody registered, hands her to itself, and she closes 4401, with or
+// without another connection registered.
+func TestCatchUpAfterAListenOnAnEmptyNode(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		withBob, failed bool
+	}{{"control-bob-registered", true, false}, {"nobody-else", false, false}, {"first-listen-failed", false, true}} {
+		withBob, failed := tc.withBob, tc.failed
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := newRevocations()
+				var bus ticket.Bus = new(wsauthtest.Bus)
+				if failed {
+					fb := &flakyBus{}
+					fb.fail = true // the bus is down at startup
+					bus = fb
+				}
+				var hold atomic.Bool
+				release := make(chan struct{})
+				authz := func(ctx context.Context, p wsauth.Principal, r *http.Request) error {
+					if hold.Load() && p.Subject == "alice" {
+						<-release
+					}
+					return nil
+				}
+				reg := wsauth.NewRegistry(store, bus)
+				n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg, Authorizer: authz}), echo))}
+				ctx1, cancel1 := context.WithCancel(context.Background())
+				if err := reg.Listen(ctx1); (err != nil) != failed {
+					t.Fatal(err)
+				}
+				ctx := vctx(t)
+				if withBob {
+					bob := n.dial(t, "bob-token")
+					defer bob.CloseNow()
+				}
+				time.Sleep(time.Second)
+				cancel1() // the Listen ends: the node is no longer subscribed
+				time.Sleep(time.Second)
+				hold.Store(true)
+				done := make(chan *websocket.Conn, 1)
+				go func() {
+					c, _, err := transport.DialFirstMessage(ctx, vURL, "alice-token", n.net.opts())
+					if err != nil {
+						t.Errorf("dial: %v", err)
+					}
+					done <- c
+				}()
+				synctest.Wait() // alice's store check passed; she is in the Authorizer
+				time.Sleep(time.Second)
+				// Revoked on another node while this one is not subscribed.
+				if err := store.RevokeSubject(ctx, "alice", time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Second)
+				ctx2, cancel2 := context.WithCancel(context.Background())
+				defer cancel2()
+				if err := reg.Listen(ctx2); err != nil { // the application's retry
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				close(release)
+				alice := <-done
+				if alice == nil {
+					return
+				}
+				defer alice.CloseNow()
+				time.Sleep(time.Minute) // the store answers all along
+				synctest.Wait()
+				// A write and a read: an open connection echoes, a closed one
+				// reports its close code.
+				if err := alice.Write(ctx, websocket.MessageText, []byte("x")); err != nil {
+					t.Logf("write: %v", err)
+				}
+				_, b, err := alice.Read(ctx)
+				var ce websocket.CloseError
+				code := websocket.StatusCode(-1)
+				if errors.As(err, &ce) {
+					code = ce.Code
+				}
+				t.Logf("alice 1 min after Listen: read %q, err %v", b, err)
+				if err == nil || code != transport.CloseUnauthenticated {
+					t.Fatalf("alice, revoked in the store while the node was unsubscribed, her store check before it: still served (%q) after a new Listen, want 4401", b)
+				}
+			})
+		})
+	}
+}
+
+// TestCatchUpAnsweredByARefresh: alice is pending in a catch-up (the
+// store failing for her). At +20 s the store answers her refresh, after
+// the bus came back, and fails again after: the refresh answered for her,
+// and she does not end with 1011 at +30 s, her old deadline. Without the
+// refresh she does.
+func TestCatchUpAnsweredByARefresh(t *testing.T) {
+	for _, refresh := range []bool{true, false} {
+		name := "refresh"
+		if !refresh {
+			name = "control-no-refresh"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var bus wsauthtest.Bus
+				store := &scriptedRevocations{revocations: newRevocations()}
+				now := time.Now()
+				v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+					"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
+					"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
+				})
+				b := newNode(t, store, &bus, v, wsauth.FirstMessage{}, nil)
+				ctx := vctx(t)
+				c := b.dial(t, "old")
+				defer c.CloseNow()
+				time.Sleep(time.Second)
+				var down atomic.Bool
+				down.Store(true)
+				store.mu.Lock()
+				store.fail = func(string) bool { return down.Load() }
+				store.mu.Unlock()
+				bus.Cut()
+				start := time.Now()
+				bus.Restore() // catch-up: alice pending, deadline +30 s
+				time.Sleep(20 * time.Second)
+				if refresh {
+					down.Store(false) // the store answers, for a moment
+					transport.Refresh(ctx, c, "new")
+					_, msg, err := c.Read(ctx)
+					if err != nil || !strings.Contains(string(msg), "auth_ok") {
+						t.Fatalf("refresh: %q %v", msg, err)
+					}
+					t.Logf("refresh answered by the store at +%v", time.Since(start))
+					down.Store(true)
+				}
+				w := watch(c, start)
+				time.Sleep(15 * time.Second)
+				synctest.Wait()
+				isDone, code, at := w.get()
+				t.Logf("alice: ended=%v code=%v at +%v", isDone, code, at)
+				if refresh && isDone {
+					t.Fatalf("alice, whose refresh the store answered at +20 s (after the bus came back), ended with %v at +%v: her grace from the first catch-up", code, at)
+				}
+				if !refresh && (!isDone || code != websocket.StatusInternalError) {
+					t.Fatalf("control: want 1011 at +30 s, got ended=%v %v", isDone, code)
+				}
+			})
+		})
+	}
 }

@@ -75,6 +75,7 @@ type Registry struct {
 	// latest bounds the catch-up.
 	catching, recheck bool
 	late              []*life
+	answered          map[*life]struct{} // pending, and checked against the store since the pass began
 	live              map[int]context.Context
 	listens           int
 }
@@ -143,11 +144,10 @@ func (r *Registry) Listen(ctx context.Context) error {
 	}
 	context.AfterFunc(ctx, forget)
 	// Connections registered before (Listen again, or a first Listen that
-	// failed and was tried again) may have missed what was published in
-	// between.
-	if r.len() > 0 {
-		r.catchUp(ctx)
-	}
+	// failed and was tried again), and attempts whose store check came
+	// before, may have missed what was published in between: catch up,
+	// which with nothing registered only moves the epoch.
+	r.catchUp(ctx)
 	return nil
 }
 
@@ -321,7 +321,7 @@ func (r *Registry) catchUpLoop() {
 		r.mu.Lock()
 		ctx := r.liveLocked()
 		if ctx == nil {
-			r.catching, r.recheck, r.late = false, false, nil
+			r.catching, r.recheck, r.late, r.answered = false, false, nil, nil
 			r.mu.Unlock()
 			return
 		}
@@ -331,6 +331,7 @@ func (r *Registry) catchUpLoop() {
 			// last answered for: one still pending keeps its deadline.
 			r.recheck = false
 			r.epoch.Add(1)
+			r.answered = nil
 			kept := make(map[*life]time.Time, len(pending))
 			for _, p := range pending {
 				kept[p.l] = p.deadline
@@ -350,7 +351,11 @@ func (r *Registry) catchUpLoop() {
 		}
 		r.late = nil
 		// Only those still registered: an ended connection needs no check.
-		pending = slices.DeleteFunc(pending, func(p pend) bool { return !p.l.registered })
+		pending = slices.DeleteFunc(pending, func(p pend) bool {
+			_, ok := r.answered[p.l]
+			return !p.l.registered || ok
+		})
+		r.answered = nil
 		if len(pending) == 0 {
 			r.catching = false
 			r.mu.Unlock()
@@ -493,7 +498,16 @@ func (r *Registry) add(l *life, p *Principal, ids [2]ticket.Key, epoch uint64) b
 // not see l, nor the store l's revocation, if it came while the bus was
 // down. r.mu is held.
 func (r *Registry) lateLocked(l *life, epoch uint64) {
-	if r.store == nil || epoch == r.epoch.Load() {
+	if r.store == nil {
+		return
+	}
+	if epoch == r.epoch.Load() {
+		if r.catching {
+			if r.answered == nil {
+				r.answered = make(map[*life]struct{})
+			}
+			r.answered[l] = struct{}{} // checked after the pass began
+		}
 		return
 	}
 	r.late = append(r.late, l)
