@@ -116,12 +116,14 @@
 // (ticket.Revocations: memstore and redisstore), it also refuses every
 // credential issued to the subject before then, on every node, tickets not
 // yet redeemed included. Registry.RevokeToken does the same for one token
-// ID ("jti"). A store that may have lost its revocations (a restart without
-// persistence) refuses every credential issued before the loss: everyone
-// logs in again rather than a logged-out user getting back in. A node
-// whose bus was interrupted re-checks its connections against the store
-// when it is back, trying again while the store cannot answer and ending
-// with 1011 those it has not answered for 30 s later.
+// ID ("jti"). A store that may have lost its revocations (a restart
+// without persistence, or from a snapshot, or a failover: see redisstore)
+// refuses every credential issued before the loss: everyone logs in again
+// rather than a logged-out user getting back in. A node whose bus was
+// interrupted re-checks its connections against the store when it is
+// back, attempts under way included, trying again while the store cannot
+// answer and ending with 1011 a connection it has not answered for in
+// 30 s.
 //
 // # Failure budget
 //
