@@ -19,7 +19,10 @@ const defaultReadLimit = 32 << 10
 type Options struct {
 	// Authorizer, if set, runs after authentication, at connect and for
 	// every later credential a connection presents: room membership and
-	// other per-route permissions belong here.
+	// other per-route permissions belong here. A credential whose checks
+	// (the revocation store's and the Authorizer's) take more than 30 s is
+	// refused as unavailable: the Registry remembers a revocation that
+	// came meanwhile only for a minute.
 	Authorizer Authorizer
 
 	// ClientIP finds the client address that tickets are bound to and

@@ -411,3 +411,190 @@ func TestCatchUpAnsweredByARefresh(t *testing.T) {
 		})
 	}
 }
+
+// TestCatchUpOfALateRegistrationBacksOff: alice's attempt passed its store
+// check and sits in a slow Authorizer while a bus blip's catch-up runs
+// (nobody registered: the pass ends at once). The store then goes down;
+// alice registers, is handed to a new catch-up, and its check fails. That
+// catch-up backs off (100 ms, doubling): a handful of checks in a second,
+// not thousands at one instant.
+func TestCatchUpOfALateRegistrationBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &scriptedRevocations{revocations: newRevocations()}
+		bus := new(wsauthtest.Bus)
+		var hold atomic.Bool
+		release := make(chan struct{})
+		authz := func(ctx context.Context, p wsauth.Principal, r *http.Request) error {
+			if hold.Load() && p.Subject == "alice" {
+				<-release
+			}
+			return nil
+		}
+		reg := wsauth.NewRegistry(store, bus)
+		n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.FirstMessage{}, &wsauth.Options{Registry: reg, Authorizer: authz}), echo))}
+		lctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := reg.Listen(lctx); err != nil {
+			t.Fatal(err)
+		}
+		ctx := vctx(t)
+		time.Sleep(time.Second)
+		hold.Store(true)
+		done := make(chan *websocket.Conn, 1)
+		go func() {
+			c, _, err := transport.DialFirstMessage(ctx, vURL, "alice-token", n.net.opts())
+			if err != nil {
+				t.Errorf("dial: %v", err)
+			}
+			done <- c
+		}()
+		synctest.Wait() // alice's store check passed; she is in the Authorizer
+		bus.Cut()
+		bus.Restore() // a catch-up with nobody registered: its pass ends at once
+		synctest.Wait()
+		// The store goes down, for 10,000 checks at most (then it answers,
+		// so that a catch-up that does not back off still ends).
+		var fails atomic.Int64
+		store.mu.Lock()
+		store.fail = func(string) bool { return fails.Add(1) <= 10000 }
+		store.mu.Unlock()
+		before := store.checks.Load()
+		start := time.Now()
+		close(release)
+		alice := <-done
+		if alice == nil {
+			return
+		}
+		defer alice.CloseNow()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		got := store.checks.Load() - before
+		t.Logf("checks of alice in the first %v (virtual) of a store outage: %d", time.Since(start), got)
+		if got > 20 {
+			t.Fatalf("the late catch-up made %d checks in 1 s of a store outage, none of them waiting: it does not back off", got)
+		}
+	})
+}
+
+// TestAttemptSlowerThanTheRecentWindowIsRefused: alice's attempt passed its
+// store check and spends 62 s in the Authorizer (a slow database), while
+// Revoke(alice) runs at +1 s on this node and, in one case, another
+// revocation at +61.5 s makes the Registry forget hers (recentWindow).
+// The attempt is refused: checks that take longer than the Registry
+// remembers revocations do not register.
+func TestAttemptSlowerThanTheRecentWindowIsRefused(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		name := "no-other-revocation"
+		if other {
+			name = "another-revocation-at-61s"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := newRevocations()
+				bus := new(wsauthtest.Bus)
+				var slow atomic.Bool
+				authz := func(ctx context.Context, p wsauth.Principal, r *http.Request) error {
+					if slow.Load() && p.Subject == "alice" {
+						time.Sleep(62 * time.Second)
+					}
+					return nil
+				}
+				reg := wsauth.NewRegistry(store, bus)
+				n := &node{reg: reg, net: newVNet(t, wsauth.Handler(wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Registry: reg, Authorizer: authz}), echo))}
+				lctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if err := reg.Listen(lctx); err != nil {
+					t.Fatal(err)
+				}
+				ctx := vctx(t)
+				time.Sleep(time.Second)
+				slow.Store(true)
+				done := make(chan *websocket.Conn, 1)
+				go func() {
+					c, _, err := transport.DialQuery(ctx, vURL, "alice-token", n.net.opts())
+					if err != nil {
+						t.Logf("dial: %v", err)
+					}
+					done <- c
+				}()
+				synctest.Wait() // alice is in the Authorizer, her store check passed
+				time.Sleep(time.Second)
+				if err := reg.Revoke(ctx, "alice", "logged out"); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(60*time.Second + 500*time.Millisecond)
+				if other {
+					if err := reg.Revoke(ctx, "carol", ""); err != nil {
+						t.Fatal(err)
+					}
+				}
+				alice := <-done
+				if alice == nil {
+					return // refused: what the test wants
+				}
+				defer alice.CloseNow()
+				if err := alice.Write(ctx, websocket.MessageText, []byte("x")); err != nil {
+					t.Logf("write: %v", err)
+				}
+				_, b, err := alice.Read(ctx)
+				t.Logf("alice after Revoke(alice) at +1 s: read %q, err %v", b, err)
+				if err == nil {
+					t.Fatalf("alice, revoked (store and this node) while her attempt was in the Authorizer, is served: %q", b)
+				}
+			})
+		})
+	}
+}
+
+// TestCatchUpKeepsARefreshAnsweredBeforeARecheck: alice is pending in a
+// catch-up (the store failing for her, deadline +30 s). At +20 s the store
+// answers her refresh, and fails again after. At +20.5 s the bus blips
+// once more: a second catch-up, asked for while the refresh's answer has
+// not yet been taken by the loop. The store comes back at +35 s. Alice was
+// answered for at +20 s, so the second catch-up found her unchecked afresh
+// and she has until +50.5 s: she must not end at +30 s.
+func TestCatchUpKeepsARefreshAnsweredBeforeARecheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bus wsauthtest.Bus
+		store := &scriptedRevocations{revocations: newRevocations()}
+		now := time.Now()
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+			"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
+			"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
+		})
+		b := newNode(t, store, &bus, v, wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := b.dial(t, "old")
+		defer c.CloseNow()
+		time.Sleep(time.Second)
+		var down atomic.Bool
+		down.Store(true)
+		store.mu.Lock()
+		store.fail = func(string) bool { return down.Load() }
+		store.mu.Unlock()
+		bus.Cut()
+		start := time.Now()
+		bus.Restore() // catch-up 1: alice pending, deadline +30 s
+		time.Sleep(20 * time.Second)
+		down.Store(false) // the store answers her refresh
+		transport.Refresh(ctx, c, "new")
+		_, msg, err := c.Read(ctx)
+		if err != nil || !strings.Contains(string(msg), "auth_ok") {
+			t.Fatalf("refresh: %q %v", msg, err)
+		}
+		down.Store(true)
+		time.Sleep(500 * time.Millisecond)
+		bus.Cut()
+		bus.Restore() // catch-up 2 at +20.5 s
+		w := watch(c, start)
+		time.Sleep(15 * time.Second) // to +35.5 s
+		down.Store(false)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		isDone, code, at := w.get()
+		t.Logf("alice: ended=%v code=%v at +%v", isDone, code, at)
+		if isDone {
+			t.Fatalf("alice, answered for by the store at +20 s and found unchecked by a second catch-up at +20.5 s, ended with %v at +%v: the deadline of the first catch-up", code, at)
+		}
+	})
+}

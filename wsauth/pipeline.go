@@ -269,11 +269,18 @@ func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, curre
 		ids = p.revocationIDs()
 	}
 	epoch := a.registry.epoch.Load()
+	storeAt := time.Now()
 	if err == nil && !(current != nil && breaks.SkipRevocationsOnRefresh.Load()) {
 		err = a.registry.checkStore(ctx, &p, ids)
 	}
 	if err == nil {
 		err = a.authorizeSafely(ctx, p, peer.Request)
+	}
+	if err == nil && time.Since(storeAt) > maxCheckAge {
+		// The Registry remembers a revocation for recentWindow, to refuse
+		// at registration what was being checked when it came: a check
+		// that outlasts that would register unseen.
+		err = fail(kindUnavailable, errSlowCheck)
 	}
 	if err == nil && current != nil && !breaks.SkipRevocationsOnRefresh.Load() && a.registry.revoked(&p, ids) {
 		// Revoked while it was checked. A first credential is caught when
@@ -293,6 +300,13 @@ func (a *Authenticator) check(ctx context.Context, peer Peer, cred string, curre
 	}
 	return p, ids, epoch, nil
 }
+
+// maxCheckAge bounds the time from a credential's store check to the end
+// of its checks (the Authorizer's, mostly): half the Registry's memory of
+// recent revocations, which registration relies on.
+const maxCheckAge = recentWindow / 2
+
+var errSlowCheck = errors.New("the checks took longer than the Registry remembers revocations")
 
 // errRepeated says why a refusal came without a check.
 func errRepeated(k kind) error {

@@ -313,10 +313,8 @@ type pend struct {
 }
 
 func (r *Registry) catchUpLoop() {
-	var (
-		pending []pend
-		wait    time.Duration
-	)
+	var pending []pend
+	wait := catchUpRetry
 	for {
 		r.mu.Lock()
 		ctx := r.liveLocked()
@@ -331,11 +329,13 @@ func (r *Registry) catchUpLoop() {
 			// last answered for: one still pending keeps its deadline.
 			r.recheck = false
 			r.epoch.Add(1)
-			r.answered = nil
 			kept := make(map[*life]time.Time, len(pending))
 			for _, p := range pending {
-				kept[p.l] = p.deadline
+				if _, ok := r.answered[p.l]; !ok {
+					kept[p.l] = p.deadline
+				}
 			}
+			r.answered = nil
 			pending = pending[:0]
 			for _, l := range r.bySubject.appendAll(nil) {
 				d, ok := kept[l]
@@ -346,10 +346,12 @@ func (r *Registry) catchUpLoop() {
 			}
 			wait = catchUpRetry
 		}
-		for _, l := range r.late {
-			pending = append(pending, pend{l, now.Add(catchUpGrace)})
+		if len(r.late) > 0 {
+			for _, l := range r.late {
+				pending = append(pending, pend{l, now.Add(catchUpGrace)})
+			}
+			r.late, wait = nil, catchUpRetry
 		}
-		r.late = nil
 		// Only those still registered: an ended connection needs no check.
 		pending = slices.DeleteFunc(pending, func(p pend) bool {
 			_, ok := r.answered[p.l]
