@@ -66,7 +66,6 @@ type Registry struct {
 	// Recent revocations, by the time they happened.
 	subjects map[string]time.Time
 	ids      map[ticket.Key]time.Time
-	nrecent  atomic.Int64 // len(subjects) + len(ids), for revoked's lock-free "none"
 	// catching: a catch-up goroutine runs; recheck: it is to check every
 	// live connection again, the bus having been interrupted once more;
 	// late: connections registered with a store check older than the
@@ -239,7 +238,6 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	if rev.ID != (ticket.Key{}) {
 		r.ids[rev.ID] = now
 	}
-	r.nrecent.Store(int64(len(r.subjects) + len(r.ids)))
 	ended := r.coveredLocked(rev)
 	r.mu.Unlock()
 	reason := closeReason(rev.Reason)
@@ -461,9 +459,6 @@ func (r *Registry) checkStore(ctx context.Context, p *Principal, ids [2]ticket.K
 // store and the Authorizer, so that a revocation applied while it was
 // being checked refuses it.
 func (r *Registry) revoked(p *Principal, ids [2]ticket.Key) bool {
-	if r.nrecent.Load() == 0 {
-		return false
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.revokedLocked(p, ids)
@@ -638,7 +633,6 @@ func (r *Registry) forgetOld(now time.Time) {
 			delete(r.ids, k)
 		}
 	}
-	r.nrecent.Store(int64(len(r.subjects) + len(r.ids)))
 }
 
 // An index files live connections by key. Most keys (a subject, a token
