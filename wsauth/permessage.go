@@ -121,6 +121,11 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 		}
 		c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
 	}
+	// Ended while the token was checked (its subject revoked): a frame
+	// checked before a Revoke returned is not delivered after it.
+	if err := c.endedErr("read"); err != nil {
+		return Message{}, false, err
+	}
 	return Message{Type: typ, Data: data, Principal: p}, true, nil
 }
 
