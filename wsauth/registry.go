@@ -74,7 +74,7 @@ type Registry struct {
 	// latest bounds the catch-up.
 	catching, recheck bool
 	late              []*life
-	answered          map[*life]struct{} // pending, and checked against the store since the pass began
+	answered          map[*life]struct{} // refreshed, their store check after the pass began
 	live              map[int]context.Context
 	listens           int
 }
@@ -493,22 +493,14 @@ func (r *Registry) add(l *life, p *Principal, ids [2]ticket.Key, epoch uint64) b
 // lateLocked hands l to the catch-up if one began a pass since epoch was
 // read, before l's credential was checked against the store: the pass did
 // not see l, nor the store l's revocation, if it came while the bus was
-// down. r.mu is held.
-func (r *Registry) lateLocked(l *life, epoch uint64) {
-	if r.store == nil {
-		return
-	}
-	if epoch == r.epoch.Load() {
-		if r.catching {
-			if r.answered == nil {
-				r.answered = make(map[*life]struct{})
-			}
-			r.answered[l] = struct{}{} // checked after the pass began
-		}
-		return
+// down. It reports whether it did. r.mu is held.
+func (r *Registry) lateLocked(l *life, epoch uint64) bool {
+	if r.store == nil || epoch == r.epoch.Load() {
+		return false
 	}
 	r.late = append(r.late, l)
 	r.startCatchUpLocked()
+	return true
 }
 
 // addLate registers l without the check of recent revocations: the broken
@@ -538,7 +530,14 @@ func (r *Registry) reindex(l *life, p *Principal, ids [2]ticket.Key, epoch uint6
 		l.ids = slots
 		r.index(l)
 	}
-	r.lateLocked(l, epoch)
+	if !r.lateLocked(l, epoch) && r.catching {
+		// Checked against the store since the pass began: answered for,
+		// if the pass has it pending.
+		if r.answered == nil {
+			r.answered = make(map[*life]struct{})
+		}
+		r.answered[l] = struct{}{}
+	}
 	return true
 }
 
