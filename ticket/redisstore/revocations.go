@@ -80,9 +80,7 @@ local function since()
   local v = redis.call('GET', KEYS[1])
   local old
   if v then
-    -- Unix ms; an earlier revision of this script appended a run_id,
-    -- which counts for nothing (the run key is the one compared).
-    old = tonumber(string.match(v, '^(%d+)$') or string.match(v, '^(%d+) %x+$'))
+    old = tonumber(v)
     if not old then
       return nil
     end

@@ -536,32 +536,3 @@ func TestFailbackToAServerThatMissedWrites(t *testing.T) {
 		t.Fatalf("after failing back to a server that missed alice's revocation: %+v accepts her credential", s)
 	}
 }
-
-// A marker an earlier revision wrote, "<ms> <run_id>", still reads as its
-// time: the list starts again once (no run key yet), and then holds.
-func TestMarkerWithARunID(t *testing.T) {
-	t.Parallel() // a server of its own
-	srv := redistest.Start(t)
-	c := shortClient(srv.Addr)
-	defer c.Close()
-	ctx := t.Context()
-	marker := redisstore.DefaultPrefix + "{revocations}:since"
-	old := time.Now().Add(-time.Hour).UnixMilli()
-	if err := c.Set(ctx, marker, fmt.Sprintf("%d 0123abcd", old), 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	st := redisstore.New(c, nil)
-	first, err := st.Check(ctx, [2]ticket.Key{}, "alice")
-	if err != nil {
-		t.Fatalf("Check over a marker with a run_id: %v", err)
-	}
-	if !first.Since.After(time.UnixMilli(old)) {
-		t.Fatalf("Since %v: the list did not start again without a run key", first.Since)
-	}
-	if err := st.RevokeSubject(ctx, "alice", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if s, err := st.Check(ctx, [2]ticket.Key{}, "alice"); err != nil || !s.Since.Equal(first.Since) || s.SubjectRevoked.IsZero() {
-		t.Fatalf("then: %+v, %v; want Since %v and alice revoked", s, err, first.Since)
-	}
-}
