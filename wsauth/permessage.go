@@ -79,7 +79,7 @@ func (s PerMessage) receive(ctx context.Context, c *Conn, typ websocket.MessageT
 	// every frame.
 	if err != nil && typ == websocket.MessageText {
 		if ok, ctl, perr := refreshFrame(b); ok {
-			return Message{}, false, c.refresh(ctx, ctl, perr)
+			return Message{}, false, c.refresh(ctx, ctl, perr, true)
 		}
 	}
 	// Fast path: the token this connection verified last, still

@@ -41,7 +41,7 @@ func refreshFrame(b []byte) (ok bool, ctl transport.Control, perr error) {
 func (c *Conn) receiveControl(ctx context.Context, inBand bool, typ websocket.MessageType, b []byte) (Message, bool, error) {
 	if inBand && typ == websocket.MessageText {
 		if ok, ctl, perr := refreshFrame(b); ok {
-			return Message{}, false, c.refresh(ctx, ctl, perr)
+			return Message{}, false, c.refresh(ctx, ctl, perr, false)
 		}
 	}
 	return Message{Type: typ, Data: b, Principal: c.Principal()}, true, nil
@@ -50,8 +50,10 @@ func (c *Conn) receiveControl(ctx context.Context, inBand bool, typ websocket.Me
 // refresh checks the credential of a refresh frame as the first one was
 // (failure budget, Verifier, revocations, Authorizer) and, if it names the
 // same subject, makes it the connection's principal and answers auth_ok.
-// Otherwise it closes the connection with the refusal's code.
-func (c *Conn) refresh(ctx context.Context, ctl transport.Control, perr error) error {
+// Otherwise it closes the connection with the refusal's code. With
+// remember (per-message), later frames repeating the new token take the
+// fast path, as frames repeating the first one did.
+func (c *Conn) refresh(ctx context.Context, ctl transport.Control, perr error, remember bool) error {
 	if perr != nil {
 		return c.refuseFrame(carrierErr(perr), false, false)
 	}
@@ -59,6 +61,9 @@ func (c *Conn) refresh(ctx context.Context, ctl transport.Control, perr error) e
 	p, ids, epoch, err := c.a.check(ctx, c.peer(), ctl.Token, &cur)
 	if err != nil {
 		return c.refuseFrame(err, true, false)
+	}
+	if remember {
+		c.remember(ctl.Token, &p)
 	}
 	if !c.set(&p, ids, epoch) {
 		// Revoked while it was checked: the connection is closing with
