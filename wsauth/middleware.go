@@ -56,10 +56,14 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		// within answerTimeout.
 		boundAnswer(w)
 		hw := &hijackWatcher{ResponseWriter: w, s: s}
+		// Deferred, so that a next that panics before it hijacks (net/http
+		// recovers it) does not leave the session registered.
+		defer func() {
+			if !hw.hijacked() {
+				s.endByPeer("closed", 0)
+			}
+		}()
 		next.ServeHTTP(hw, r.WithContext(withPrincipal(r.Context(), s)))
-		if !hw.hijacked() {
-			s.endByPeer("closed", 0)
-		}
 	})
 }
 

@@ -2,7 +2,10 @@ package wsauth_test
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -259,4 +262,46 @@ func TestMiddlewareRefusals(t *testing.T) {
 		}
 		c.CloseNow()
 	})
+}
+
+// TestMiddlewareNextThatDoesNotUpgrade: a next that answers over HTTP, or
+// panics (net/http recovers it), before it hijacks ends its session: one
+// EventClosed for the EventAuthenticated, nothing left registered.
+func TestMiddlewareNextThatDoesNotUpgrade(t *testing.T) {
+	for _, panics := range []bool{false, true} {
+		name := "returns"
+		if panics {
+			name = "panics"
+		}
+		t.Run(name, func(t *testing.T) {
+			var ev events
+			reg := wsauth.NewRegistry(nil, nil)
+			a := wsauth.New(verifier(), wsauth.Query{}, &wsauth.Options{Registry: reg, Events: ev.hook})
+			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if panics {
+					panic("handler bug")
+				}
+				http.Error(w, "no", http.StatusTeapot)
+			})
+			srv := httptest.NewUnstartedServer(a.Middleware(next))
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			srv.Start()
+			defer srv.Close()
+			url := "ws" + strings.TrimPrefix(srv.URL, "http")
+			ctx := testCtx(t)
+			c, _, err := transport.DialQuery(ctx, url, "alice-token", nil)
+			if err == nil {
+				c.CloseNow()
+				t.Fatal("upgrade succeeded")
+			}
+			// The client's request has ended: the handler goroutine has
+			// returned or unwound through Middleware.
+			if n := len(ev.of(wsauth.EventAuthenticated)); n != 1 {
+				t.Fatalf("authenticated events: %d", n)
+			}
+			if n := len(ev.of(wsauth.EventClosed)); n != 1 {
+				t.Fatalf("%d closed events after next returned or panicked, want 1", n)
+			}
+		})
+	}
 }
