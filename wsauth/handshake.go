@@ -17,8 +17,9 @@ type handshakeError struct {
 
 func (e *handshakeError) Error() string { return e.why }
 
-// answer writes the refusal, telling the client what a handshake needs.
-func (e *handshakeError) answer(w http.ResponseWriter) {
+// answer writes the refusal of r, telling the client what a handshake
+// needs.
+func (e *handshakeError) answer(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	switch e.status {
 	case http.StatusMethodNotAllowed:
@@ -28,15 +29,35 @@ func (e *handshakeError) answer(w http.ResponseWriter) {
 		h.Set("Upgrade", "websocket")
 		h.Set("Sec-WebSocket-Version", "13")
 	}
+	closeUnreadBody(w, r)
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerTimeout))
 	http.Error(w, refusals[kindUpgrade].text, e.status)
 }
 
-// checkHandshake refuses r if it is not a WebSocket opening handshake.
+// closeUnreadBody makes net/http close the connection after the refusal
+// of a request that announces a body, and not read that body: net/http
+// reads up to 256 KiB of an unread body, with no deadline, once the
+// handler returns, so a client that announces one and sends nothing would
+// hold the connection for as long as it liked.
+func closeUnreadBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 { // -1: chunked, or unknown
+		w.Header().Set("Connection", "close")
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+}
+
+// checkHandshake refuses r if it is not a WebSocket opening handshake:
+// also one over HTTP/1.0, which the libraries refuse after wsauth would
+// have spent its credential, and one with a body, which a handshake never
+// has.
 func checkHandshake(r *http.Request) error {
 	switch {
 	case r.Method != http.MethodGet:
 		return fail(kindUpgrade, &handshakeError{http.StatusMethodNotAllowed, "method is not GET"})
+	case !r.ProtoAtLeast(1, 1):
+		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "HTTP version is below 1.1"})
+	case r.ContentLength != 0:
+		return fail(kindUpgrade, &handshakeError{http.StatusBadRequest, "a handshake has no body"})
 	case !headerHasToken(r.Header, "Connection", "upgrade"):
 		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "Connection has no upgrade"})
 	case !headerHasToken(r.Header, "Upgrade", "websocket"):

@@ -381,7 +381,7 @@ func (at *attempt) refuse(err error, settled bool) error {
 	switch {
 	case errors.As(err, &hs):
 		report(hs.status)
-		hs.answer(at.w)
+		hs.answer(at.w, at.r)
 	case k == kindUpgrade:
 		report(0) // the library's HTTP error, whatever it was
 	case at.silent:
@@ -400,6 +400,7 @@ func (at *attempt) refuse(err error, settled bool) error {
 		at.sock.Close(row.code, row.text)
 	default:
 		report(row.status)
+		closeUnreadBody(at.w, at.r)
 		boundAnswer(at.w)
 		http.Error(at.w, row.text, row.status)
 	}

@@ -3,6 +3,7 @@ package wsauth_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -439,6 +440,10 @@ func TestNonHandshakeSpendsNoCredential(t *testing.T) {
 		{"version 8", http.MethodGet, func(r *http.Request) { hs(r); r.Header.Set("Sec-WebSocket-Version", "8") }, http.StatusUpgradeRequired, "Sec-Websocket-Version"},
 		{"short key", http.MethodGet, func(r *http.Request) { hs(r); r.Header.Set("Sec-WebSocket-Key", "c2hvcnQ=") }, http.StatusBadRequest, ""},
 		{"two keys", http.MethodGet, func(r *http.Request) { hs(r); r.Header.Add("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==") }, http.StatusBadRequest, ""},
+		{"a body", http.MethodGet, func(r *http.Request) {
+			hs(r)
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader("x")), 1
+		}, http.StatusBadRequest, ""},
 	}
 	for _, rt := range allRoutes {
 		t.Run(rt.name, func(t *testing.T) {

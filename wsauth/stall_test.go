@@ -1,11 +1,13 @@
 package wsauth_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -287,6 +289,63 @@ func TestStalledWriterDoesNotPinTheConnection(t *testing.T) {
 				}
 				defer c.CloseNow()
 				<-served // the client reads nothing
+			})
+		})
+	}
+}
+
+// TestRefusalOfAnUnsentBodyIsBounded is the attack of a client that
+// announces a request body and never sends it. net/http reads up to
+// 256 KiB of an unread body, with no deadline, before it writes a
+// handler's answer; wsauth refuses such a request and has net/http close
+// the connection instead, so the client reads its refusal at once and the
+// connection is gone. An HTTP/1.0 request is refused the same way before
+// its credential is read: the libraries refuse it after the credential
+// had been spent.
+func TestRefusalOfAnUnsentBodyIsBounded(t *testing.T) {
+	cases := []struct {
+		name, request string
+		status        int
+		reason        string // of the refused event
+	}{
+		{"Content-Length", rawws.Upgrade("/?ticket=alice-token") + "Content-Length: 100\r\n\r\n", http.StatusBadRequest, "upgrade"},
+		{"chunked", rawws.Upgrade("/?ticket=alice-token") + "Transfer-Encoding: chunked\r\n\r\n", http.StatusBadRequest, "upgrade"},
+		{"cross-origin", rawws.Upgrade("/?ticket=alice-token") + "Origin: https://evil.example\r\nContent-Length: 100\r\n\r\n", http.StatusForbidden, "origin"},
+		{"HTTP/1.0", strings.Replace(rawws.Upgrade("/?ticket=alice-token"), "HTTP/1.1", "HTTP/1.0", 1) + "\r\n", http.StatusUpgradeRequired, "upgrade"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				v := verifier()
+				var ev events
+				a := wsauth.New(v, wsauth.Query{}, &wsauth.Options{Events: ev.hook})
+				closed := make(chan struct{})
+				srv := &http.Server{
+					Handler: wsauth.Handler(a, echo),
+					ConnState: func(_ net.Conn, s http.ConnState) {
+						if s == http.StateClosed {
+							close(closed)
+						}
+					},
+				}
+				nc := rawws.Serve(t, srv, 0)
+				start := time.Now()
+				io.WriteString(nc, tc.request)
+				resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				<-closed
+				if resp.StatusCode != tc.status || time.Since(start) != 0 {
+					t.Fatalf("answered %d after %v, want %d at once", resp.StatusCode, time.Since(start), tc.status)
+				}
+				if v.Calls() != 0 {
+					t.Fatalf("the Verifier was called %d times", v.Calls())
+				}
+				if got := ev.of(wsauth.EventRefused); len(got) != 1 || got[0].Reason != tc.reason {
+					t.Fatalf("refused events %+v, want one %q", got, tc.reason)
+				}
 			})
 		})
 	}
