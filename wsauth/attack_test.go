@@ -242,54 +242,71 @@ func containsString(s []string, v string) bool {
 }
 
 // TestDroppedFramesSpendTheBudget: with DropInvalid, each bad frame still
-// spends the address's failure budget; once it is spent the connection is
-// closed with 4429 and no more frames reach the Verifier.
+// spends the address's failure budget, whether its token reached the
+// Verifier or the frame was refused before (malformed, no token); once the
+// budget is spent the connection is closed with 4429 and no more frames
+// reach the Verifier.
 func TestDroppedFramesSpendTheBudget(t *testing.T) {
 	const burst = 5
-	v := verifier()
-	errs := make(chan error, 64)
-	a := wsauth.New(v, wsauth.PerMessage{DropInvalid: true}, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
-	url := loopback(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
-		for {
-			_, err := c.Read(ctx)
-			if err != nil {
-				errs <- err
-				if strings.Contains(err.Error(), "too many") {
-					return
+	cases := []struct {
+		name     string
+		frame    func(t *testing.T, i int) []byte
+		verified int // frames that reach the Verifier
+		err      error
+	}{
+		{"bad token", func(t *testing.T, i int) []byte { return envelope(t, fmt.Sprintf("bad-%d", i), `1`) }, burst, wsauth.ErrInvalid},
+		{"no token", func(*testing.T, int) []byte { return []byte(`{"data":1}`) }, 0, wsauth.ErrInvalid},
+		{"malformed", func(*testing.T, int) []byte { return []byte(`{"token":"alice-token","data":}`) }, 0, wsauth.ErrMalformed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := verifier()
+			errs := make(chan error, 64)
+			a := wsauth.New(v, wsauth.PerMessage{DropInvalid: true}, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
+			url := loopback(t, wsauth.Handler(a, func(ctx context.Context, c *wsauth.Conn) {
+				for {
+					_, err := c.Read(ctx)
+					if err != nil {
+						errs <- err
+						if strings.Contains(err.Error(), "too many") {
+							return
+						}
+						continue
+					}
 				}
-				continue
+			}))
+			ctx := testCtx(t)
+			c, out := perMessageRoute.dial(ctx, url, "alice-token", nil)
+			if c == nil {
+				t.Fatal(out)
 			}
-		}
-	}))
-	ctx := testCtx(t)
-	c, out := perMessageRoute.dial(ctx, url, "alice-token", nil)
-	if c == nil {
-		t.Fatal(out)
-	}
-	defer c.CloseNow()
-	before := v.Calls()
-	for i := range 100 {
-		if err := c.Write(ctx, websocket.MessageText, envelope(t, fmt.Sprintf("bad-%d", i), `1`)); err != nil {
-			break // closed: 4429
-		}
-	}
-	wantClose(t, ctx, c, transport.CloseTooManyAttempts)
-	if n := v.Calls() - before; n != burst {
-		t.Fatalf("%d bad frames reached the verifier, budget %d", n, burst)
-	}
-	// The handler read each dropped frame's refusal, then the last one's.
-	for i := range burst + 1 {
-		want := wsauth.ErrInvalid
-		if i == burst {
-			want = wsauth.ErrRateLimited
-		}
-		if err := <-errs; !errors.Is(err, want) {
-			t.Fatalf("Read error %d: %v, want %v", i, err, want)
-		}
-	}
-	// A new connection from the spent address is refused unheard.
-	if c2, out := perMessageRoute.dial(ctx, url, "alice-token", nil); c2 != nil || out.code != transport.CloseTooManyAttempts {
-		t.Fatalf("after the budget: %v", out)
+			defer c.CloseNow()
+			before := v.Calls()
+			for i := range 100 {
+				if err := c.Write(ctx, websocket.MessageText, tc.frame(t, i)); err != nil {
+					break // closed: 4429
+				}
+			}
+			wantClose(t, ctx, c, transport.CloseTooManyAttempts)
+			if n := v.Calls() - before; n != tc.verified {
+				t.Fatalf("%d bad frames reached the verifier, want %d", n, tc.verified)
+			}
+			// The handler read each dropped frame's refusal, then the last
+			// one's.
+			for i := range burst + 1 {
+				want := tc.err
+				if i == burst {
+					want = wsauth.ErrRateLimited
+				}
+				if err := <-errs; !errors.Is(err, want) {
+					t.Fatalf("Read error %d: %v, want %v", i, err, want)
+				}
+			}
+			// A new connection from the spent address is refused unheard.
+			if c2, out := perMessageRoute.dial(ctx, url, "alice-token", nil); c2 != nil || out.code != transport.CloseTooManyAttempts {
+				t.Fatalf("after the budget: %v", out)
+			}
+		})
 	}
 }
 

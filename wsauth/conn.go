@@ -247,12 +247,19 @@ func (c *Conn) ioErr(op string, err error) error {
 // refuseFrame refuses a credential presented on an open connection (a
 // refresh, or a per-message token): it charges the failure budget unless
 // check has, is reported, and ends the connection with the refusal's code
-// unless keep is set.
+// unless keep is set. A frame kept that check never saw (malformed, no
+// token) ends the connection with 4429 once the budget is spent, as check
+// would have refused it.
 func (c *Conn) refuseFrame(err error, settled, keep bool) error {
 	k := kindOf(err)
 	row := refusals[k]
 	if row.spends && !settled {
-		c.a.limiter.spend(c.addr)
+		if keep && c.a.limiter.limited(c.addr) {
+			err, k, keep = fail(kindRateLimited, nil), kindRateLimited, false
+			row = refusals[k]
+		} else {
+			c.a.limiter.spend(c.addr)
+		}
 	}
 	code := 0
 	if !keep {
