@@ -21,7 +21,7 @@ func DialQuery(ctx context.Context, rawURL, ticket string, opts *websocket.DialO
 	if err != nil {
 		return nil, nil, err
 	}
-	c, resp, err := websocket.Dial(ctx, u, opts)
+	c, resp, err := websocket.Dial(ctx, u, dialOptions(opts))
 	if err != nil {
 		return nil, resp, redact(fmt.Errorf("transport: dial with query ticket: %w", err), secretForms(ticket)...)
 	}
@@ -40,10 +40,7 @@ func DialSubprotocol(ctx context.Context, rawURL, cred string, app []string, opt
 	if err := wire.CheckCredential("subprotocol", cred); err != nil {
 		return nil, nil, err
 	}
-	var o websocket.DialOptions
-	if opts != nil {
-		o = *opts
-	}
+	o := *dialOptions(opts)
 	apps := slices.Concat(app, o.Subprotocols)
 	for i, p := range apps {
 		if p == "" || firstNonToken(p) >= 0 || isCredentialEntry(p) {
@@ -78,7 +75,7 @@ func DialFirstMessage(ctx context.Context, rawURL, token string, opts *websocket
 	if err != nil {
 		return nil, AuthOK{}, err
 	}
-	c, _, err := websocket.Dial(ctx, rawURL, opts)
+	c, _, err := websocket.Dial(ctx, rawURL, dialOptions(opts))
 	if err != nil {
 		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for first-message auth: %w", err), secretForms(token)...)
 	}
@@ -104,7 +101,7 @@ func DialPerMessage(ctx context.Context, rawURL, token string, data json.RawMess
 	if err != nil {
 		return nil, AuthOK{}, err
 	}
-	c, _, err := websocket.Dial(ctx, rawURL, opts)
+	c, _, err := websocket.Dial(ctx, rawURL, dialOptions(opts))
 	if err != nil {
 		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for per-message auth: %w", err), secretForms(token)...)
 	}
@@ -154,6 +151,28 @@ func Refresh(ctx context.Context, c *websocket.Conn, token string) error {
 	}
 	return nil
 }
+
+// dialOptions returns a copy of opts whose HTTP client follows no
+// redirect, as a browser follows none on a WebSocket handshake.
+// coder/websocket's Dial would follow one with the request's headers
+// (net/http drops only Authorization and Cookie, and only towards another
+// host, even from wss to ws), and the in-band helpers would then send
+// their token to wherever it led. A 3xx answer is the dial's error.
+func dialOptions(opts *websocket.DialOptions) *websocket.DialOptions {
+	var o websocket.DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	hc := *http.DefaultClient
+	if o.HTTPClient != nil {
+		hc = *o.HTTPClient
+	}
+	hc.CheckRedirect = followNoRedirect
+	o.HTTPClient = &hc
+	return &o
+}
+
+func followNoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // secretForms lists the spellings of cred that may show up in a lower
 // layer's error text.

@@ -503,3 +503,86 @@ func TestDialPerMessageChecksBeforeDialling(t *testing.T) {
 		t.Fatalf("%d connections made for frames that could not be sent", n)
 	}
 }
+
+// TestDialFollowsNoRedirect: a server that answers the handshake with a
+// redirect, to another host name or from wss to plain ws, gets no
+// credential sent on: no Dial helper follows it (browsers do not either),
+// and the dial fails with the 3xx answer. A helper that followed it would
+// send the credential in the request (query, subprotocol, header) or in
+// its first frame (first-message, per-message) to wherever it pointed.
+func TestDialFollowsNoRedirect(t *testing.T) {
+	const secret = "alice-secret-token"
+	dials := []struct {
+		name string
+		dial func(ctx context.Context, url string, o *websocket.DialOptions) (*http.Response, error)
+	}{
+		{"query", func(ctx context.Context, url string, o *websocket.DialOptions) (*http.Response, error) {
+			_, resp, err := DialQuery(ctx, url, secret, o)
+			return resp, err
+		}},
+		{"subprotocol", func(ctx context.Context, url string, o *websocket.DialOptions) (*http.Response, error) {
+			_, resp, err := DialSubprotocol(ctx, url, secret, nil, o)
+			return resp, err
+		}},
+		{"header", func(ctx context.Context, url string, o *websocket.DialOptions) (*http.Response, error) {
+			_, resp, err := DialHeader(ctx, url, secret, o)
+			return resp, err
+		}},
+		{"first-message", func(ctx context.Context, url string, o *websocket.DialOptions) (*http.Response, error) {
+			_, _, err := DialFirstMessage(ctx, url, secret, o)
+			return nil, err
+		}},
+		{"per-message", func(ctx context.Context, url string, o *websocket.DialOptions) (*http.Response, error) {
+			_, _, err := DialPerMessage(ctx, url, secret, json.RawMessage(`1`), o)
+			return nil, err
+		}},
+	}
+	// target would accept the handshake and read one frame: it must see
+	// nothing at all.
+	var reached atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{DefaultSubprotocol}})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.Read(r.Context())
+	}))
+	defer target.Close()
+	redirectTo := func(to string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, to+"/", http.StatusFound)
+		})
+	}
+	otherHost := httptest.NewServer(redirectTo(strings.Replace(target.URL, "127.0.0.1", "localhost", 1)))
+	defer otherHost.Close()
+	downgrade := httptest.NewTLSServer(redirectTo(target.URL))
+	defer downgrade.Close()
+	servers := []struct {
+		name, url string
+		opts      *websocket.DialOptions
+	}{
+		{"another host", wsURL(otherHost), nil},
+		{"wss to ws", "wss" + strings.TrimPrefix(downgrade.URL, "https"), &websocket.DialOptions{HTTPClient: downgrade.Client()}},
+	}
+	for _, srv := range servers {
+		for _, d := range dials {
+			t.Run(srv.name+"/"+d.name, func(t *testing.T) {
+				resp, err := d.dial(testCtx(t), srv.url, srv.opts)
+				if err == nil {
+					t.Fatal("the dial succeeded")
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("the error holds the credential: %v", err)
+				}
+				if resp != nil && resp.StatusCode != http.StatusFound {
+					t.Fatalf("answered %d, want the redirect's 302", resp.StatusCode)
+				}
+				if n := reached.Load(); n != 0 {
+					t.Fatalf("the redirect was followed: its target got %d requests", n)
+				}
+			})
+		}
+	}
+}

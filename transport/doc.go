@@ -74,7 +74,10 @@
 // DialQuery, DialSubprotocol, DialHeader, DialFirstMessage and
 // DialPerMessage take options exactly as websocket.Dial does: nil works,
 // and the caller's DialOptions (and the header and slices in it) are never
-// modified. Their errors never contain
+// modified. They follow no redirect, as browsers follow none on a
+// WebSocket handshake: a 3xx answer is an error, returned with the
+// response where the helper returns one, so no credential is sent on to
+// where a redirect points. Their errors never contain
 // the credential, even where a lower layer quotes the URL (net/http does);
 // the original error stays reachable through errors.Is, errors.As and
 // errors.Unwrap, so do not log unwrapped causes. TokenConn writes
