@@ -120,7 +120,7 @@ func New(v Verifier, s Strategy, opts *Options) *Authenticator {
 	}
 	a.stable, _ = v.(StableVerifier)
 	if so, ok := a.strategy.(interface{ sameOrigin() bool }); ok && so.sameOrigin() {
-		if slices.Contains(a.origins, "*") {
+		if slices.ContainsFunc(a.origins, allowsEveryOrigin) {
 			panic("wsauth: New: a cookie credential cannot be allowed from every origin")
 		}
 		a.sameOrigin = true

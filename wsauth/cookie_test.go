@@ -33,10 +33,34 @@ func TestCookieNeedsAnOrigin(t *testing.T) {
 		}
 		c.CloseNow()
 	})
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a Cookie strategy allowing every origin was made")
+}
+
+// TestCookieFromEveryOriginIsRefused: New refuses a Cookie strategy with
+// any pattern that allows every origin, "*" or one matching as much; a
+// cross-site page could otherwise open a WebSocket on the victim's
+// cookie. Patterns scoped to a site are taken.
+func TestCookieFromEveryOriginIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		patterns []string
+		every    bool
+	}{
+		{[]string{"*"}, true},
+		{[]string{"app.example", "*://*"}, true},
+		{[]string{"**"}, true},
+		{[]string{"?*"}, true},
+		{[]string{"*.*"}, true},
+		{[]string{"*:*"}, true}, // any site on a port of its choosing
+		{[]string{"https://*"}, true},
+		{[]string{"*.example.com", "https://app.example"}, false},
+		{[]string{"*.invalid"}, false},
+	} {
+		made := func() (ok bool) {
+			defer func() { ok = recover() == nil }()
+			wsauth.New(verifier(), wsauth.Cookie{Name: "session"}, &wsauth.Options{OriginPatterns: tc.patterns})
+			return
+		}()
+		if made == tc.every {
+			t.Errorf("OriginPatterns %q: made %v, want %v", tc.patterns, made, !tc.every)
 		}
-	}()
-	wsauth.New(verifier(), wsauth.Cookie{Name: "session"}, &wsauth.Options{OriginPatterns: []string{"*"}})
+	}
 }

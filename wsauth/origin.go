@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -29,13 +30,35 @@ func checkOrigin(r *http.Request, patterns []string, required bool) error {
 		return nil
 	}
 	for _, pattern := range patterns {
-		target := u.Host
-		if strings.Contains(pattern, "://") {
-			target = u.Scheme + "://" + u.Host
-		}
-		if ok, _ := path.Match(strings.ToLower(pattern), strings.ToLower(target)); ok {
+		if originMatches(pattern, u) {
 			return nil
 		}
 	}
 	return fail(kindOrigin, nil)
+}
+
+// originMatches reports whether pattern allows the origin u.
+func originMatches(pattern string, u *url.URL) bool {
+	target := u.Host
+	if strings.Contains(pattern, "://") {
+		target = u.Scheme + "://" + u.Host
+	}
+	ok, _ := path.Match(strings.ToLower(pattern), strings.ToLower(target))
+	return ok
+}
+
+// allowsEveryOrigin reports whether pattern allows every origin: "*", and
+// anything else that lets in sites as unrelated as two made-up ones, of
+// other names and top-level domains, under some scheme and port of their
+// choosing ("*://*", "**", "?*", "*.*", "*:*").
+func allowsEveryOrigin(pattern string) bool {
+	for _, host := range []string{"wsauth-probe.invalid", "other.probe.test"} {
+		if !slices.ContainsFunc([]string{host, host + ":8443"}, func(h string) bool {
+			return originMatches(pattern, &url.URL{Scheme: "https", Host: h}) ||
+				originMatches(pattern, &url.URL{Scheme: "http", Host: h})
+		}) {
+			return false
+		}
+	}
+	return true
 }
