@@ -469,7 +469,7 @@ export class WsauthClient extends EventTarget {
   #queue = [];
   /** @type {{ resolve: (c: WsauthClient) => void, reject: (e: CloseError) => void }[]} */
   #waiters = [];
-  /** @type {Promise<AuthOK> | null} */
+  /** @type {{ ws: WebSocketLike, p: Promise<AuthOK> } | null} the refresh under way, and the socket it is for */
   #refreshing = null;
   /** @type {{ resolve: (ok: AuthOK) => void, reject: (e: unknown) => void, timer: ReturnType<typeof setTimeout> } | null} */
   #refreshWaiter = null;
@@ -611,8 +611,9 @@ export class WsauthClient extends EventTarget {
    * @returns {Promise<AuthOK>}
    */
   refresh() {
-    if (this.#refreshing) return this.#refreshing;
     const ws = this.#socket;
+    // A refresh of a lost socket is no answer for this one's expiry.
+    if (this.#refreshing && this.#refreshing.ws === ws) return this.#refreshing.p;
     if (this.#state !== 'open' || !ws) return Promise.reject(new NotOpenError(this.#state, false));
     if (!this.#inBand) return Promise.reject(new TypeError('wsauth: refresh needs an in-band connection (inBand)'));
     const p = (async () => {
@@ -637,9 +638,9 @@ export class WsauthClient extends EventTarget {
       this.dispatchEvent(new RefreshEvent(ok));
       return ok;
     })();
-    this.#refreshing = p;
+    this.#refreshing = { ws, p };
     const done = () => {
-      if (this.#refreshing === p) this.#refreshing = null;
+      if (this.#refreshing?.p === p) this.#refreshing = null;
     };
     p.then(done, done);
     return p;
@@ -808,7 +809,7 @@ export class WsauthClient extends EventTarget {
     if (ctl?.type === 'expiring') {
       if (this.#authPending) return;
       this.dispatchEvent(new ExpiringEvent(ctl.seconds));
-      if (this.#o.refresh && !this.#refreshing && ws === this.#socket) {
+      if (this.#o.refresh && this.#refreshing?.ws !== ws && ws === this.#socket) {
         this.refresh().catch((err) => {
           if (ws === this.#socket) this.dispatchEvent(new ClientErrorEvent(err, 'refresh', -1));
         });

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CloseError } from '../wsauth.js';
+import { CloseError, WsauthClient } from '../wsauth.js';
 import { client, closeAll, credentials, Messages, next, startServer, state, subject, types, WAIT } from './helpers.mjs';
 
 let srv;
@@ -138,3 +138,70 @@ describe('a refresh refused', () => {
 });
 
 test('WAIT is generous next to TTL', () => assert.ok(WAIT > 2 * TTL));
+
+// A refresh still waiting for its credential when its socket is lost is
+// no answer for the next socket: that one's expiring notice starts a
+// refresh of its own, else the server would close it 4401 at its expiry.
+// A fake WebSocket, so that the loss and the notice come in this order.
+test('a refresh pending across a reconnect does not stand for the next socket\'s', async () => {
+  const sockets = [];
+  const sent = new EventTarget();
+  class FakeWS {
+    constructor() {
+      this.protocol = '';
+      this.binaryType = 'blob';
+      this.sent = [];
+      this.listeners = {};
+      sockets.push(this);
+      queueMicrotask(() => this.emit('open', {}));
+    }
+    addEventListener(type, f) {
+      (this.listeners[type] ??= []).push(f);
+    }
+    send(data) {
+      this.sent.push(data);
+      sent.dispatchEvent(new Event('sent'));
+    }
+    close() {}
+    emit(type, e) {
+      for (const f of this.listeners[type] ?? []) f(e);
+    }
+  }
+  // frame resolves once socket i has sent a frame holding text.
+  const frame = (i, text) =>
+    sockets[i]?.sent.some((s) => s.includes(text)) ? Promise.resolve() : next(sent, 'sent', () => sockets[i]?.sent.some((s) => s.includes(text))).then(() => undefined);
+  let release;
+  const calls = [];
+  const c = new WsauthClient({
+    url: 'ws://wsauth.test/ws',
+    carrier: 'first-message',
+    WebSocket: FakeWS,
+    backoff: { initial: 0, jitter: 0 },
+    credential: ({ reason }) => {
+      calls.push(reason);
+      if (reason === 'refresh' && !release) return new Promise((r) => (release = r)); // the first socket's: slow
+      return `tok-${calls.length}`;
+    },
+  });
+  const opened = c.connect();
+  await frame(0, '"auth"');
+  sockets[0].emit('message', { data: '{"type":"auth_ok","subject":"alice"}' });
+  await opened;
+  const asked = next(c, 'expiring');
+  sockets[0].emit('message', { data: '{"type":"expiring","in":30}' });
+  await asked;
+  assert.deepEqual(calls, ['connect', 'refresh']);
+
+  // The socket is lost while the refresh waits; the client reconnects.
+  sockets[0].emit('close', { code: 1006, reason: '', wasClean: false });
+  await frame(1, '"auth"');
+  const reopened = state(c, 'open');
+  sockets[1].emit('message', { data: '{"type":"auth_ok","subject":"alice"}' });
+  await reopened;
+
+  sockets[1].emit('message', { data: '{"type":"expiring","in":30}' });
+  await frame(1, '"refresh"');
+  assert.deepEqual(calls, ['connect', 'refresh', 'reconnect', 'refresh']);
+  release('late-token');
+  c.close();
+});
