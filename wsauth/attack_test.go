@@ -834,3 +834,54 @@ func testFastPathComparesTheWholeToken(t *testing.T, binary bool) {
 		t.Fatalf("the remembered token after the lies: %q after %d verifications", got, calls)
 	}
 }
+
+// TestNeighbourSpendsNoOpenConnection: a client behind the same address
+// (a NAT, the same IPv6 /64) that spends the failure budget with bad
+// guesses does not cut another's open per-message connection, refreshed
+// to a new token: its frames repeating that token take the fast path,
+// which spends no budget.
+func TestNeighbourSpendsNoOpenConnection(t *testing.T) {
+	now := time.Now()
+	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
+		"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour)},
+	})
+	const burst = 5
+	a := wsauth.New(stableVerifier{v}, wsauth.PerMessage{}, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
+	url := loopback(t, wsauth.Handler(a, echo))
+	ctx := testCtx(t)
+	victim, out := perMessageRoute.dial(ctx, url, "old", nil)
+	if victim == nil {
+		t.Fatalf("victim refused: %v", out)
+	}
+	defer victim.CloseNow()
+	if _, _, err := victim.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := transport.Refresh(ctx, victim, "new"); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := victim.Read(ctx); err != nil || !strings.Contains(string(b), transport.TypeAuthOK) {
+		t.Fatalf("refresh answered %q, %v", b, err)
+	}
+	if got := roundTrip(t, ctx, victim, string(envelope(t, "new", `1`))); got != "alice: 1" {
+		t.Fatalf("victim before the attack: %q", got)
+	}
+	// The neighbour, same address, guesses.
+	for i := range burst {
+		c, _ := perMessageRoute.dial(ctx, url, fmt.Sprintf("guess-%d", i), nil)
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+	if err := victim.Write(ctx, websocket.MessageText, envelope(t, "new", `2`)); err != nil {
+		t.Fatal(err)
+	}
+	_, b, err := victim.Read(ctx)
+	if err != nil {
+		t.Fatalf("the open connection was closed (%v) by a neighbour's failed guesses", websocket.CloseStatus(err))
+	}
+	if string(b) != "alice: 2" {
+		t.Fatalf("got %q", b)
+	}
+}
