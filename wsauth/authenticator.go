@@ -2,6 +2,7 @@ package wsauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -120,8 +121,10 @@ func New(v Verifier, s Strategy, opts *Options) *Authenticator {
 	}
 	a.stable, _ = v.(StableVerifier)
 	if so, ok := a.strategy.(interface{ sameOrigin() bool }); ok && so.sameOrigin() {
-		if slices.ContainsFunc(a.origins, allowsEveryOrigin) {
-			panic("wsauth: New: a cookie credential cannot be allowed from every origin")
+		for _, p := range a.origins {
+			if !namesASite(p) {
+				panic(fmt.Sprintf("wsauth: New: Cookie: OriginPatterns %q names no site: a cookie credential cannot be allowed from every origin", p))
+			}
 		}
 		a.sameOrigin = true
 	}

@@ -14,10 +14,12 @@ import (
 // web app. Because the browser sends it on every request, a cross-site
 // page's too, the origin check is mandatory: an upgrade without an Origin
 // header, or from a foreign origin, is refused with 403 before the cookie
-// is read, and New panics if Options.OriginPatterns allows every origin:
-// "*", or any pattern that also matches made-up, unrelated hosts ("*://*",
-// "**", "*.*"). The cookie is removed from the request before anything
-// else sees it.
+// is read, and New panics unless every pattern of Options.OriginPatterns
+// names its site: a host without wildcards ("app.example.com",
+// "localhost:*"), or "*." and a domain ("*.example.com"), never "*",
+// "*:3000", "*.com" or "*.*", which a cross-site page could be served
+// from. The cookie is removed from the request before anything else sees
+// it.
 type Cookie struct {
 	// Name is the cookie's name. Required: New panics without one.
 	Name string

@@ -36,31 +36,45 @@ func TestCookieNeedsAnOrigin(t *testing.T) {
 }
 
 // TestCookieFromEveryOriginIsRefused: New refuses a Cookie strategy with
-// any pattern that allows every origin, "*" or one matching as much; a
-// cross-site page could otherwise open a WebSocket on the victim's
-// cookie. Patterns scoped to a site are taken.
+// any origin pattern that names no site, one a cross-site page could be
+// served from ("*", "*:3000", "*.com"); patterns that pin the site are
+// taken.
 func TestCookieFromEveryOriginIsRefused(t *testing.T) {
 	for _, tc := range []struct {
-		patterns []string
-		every    bool
+		pattern string
+		site    bool
 	}{
-		{[]string{"*"}, true},
-		{[]string{"app.example", "*://*"}, true},
-		{[]string{"**"}, true},
-		{[]string{"?*"}, true},
-		{[]string{"*.*"}, true},
-		{[]string{"*:*"}, true}, // any site on a port of its choosing
-		{[]string{"https://*"}, true},
-		{[]string{"*.example.com", "https://app.example"}, false},
-		{[]string{"*.invalid"}, false},
+		{"*", false},
+		{"*://*", false},
+		{"**", false},
+		{"?*", false},
+		{"*.*", false},
+		{"*.*.*", false},
+		{"*-*", false},
+		{"*:*", false},
+		{"*:3000", false},
+		{"http://*:3000", false},
+		{"https://*", false},
+		{"*.com", false},
+		{"*.", false},
+		{"[*]:80", false},
+		{"app.example", true},
+		{"https://app.example", true},
+		{"*.example.com", true},
+		{"https://*.example.com", true},
+		{"http*://app.example:*", true},
+		{"localhost:*", true},
+		{"*.localhost", true},
+		{"127.0.0.1:*", true},
+		{"[::1]:*", true},
 	} {
 		made := func() (ok bool) {
 			defer func() { ok = recover() == nil }()
-			wsauth.New(verifier(), wsauth.Cookie{Name: "session"}, &wsauth.Options{OriginPatterns: tc.patterns})
+			wsauth.New(verifier(), wsauth.Cookie{Name: "session"}, &wsauth.Options{OriginPatterns: []string{"app.example", tc.pattern}})
 			return
 		}()
-		if made == tc.every {
-			t.Errorf("OriginPatterns %q: made %v, want %v", tc.patterns, made, !tc.every)
+		if made != tc.site {
+			t.Errorf("OriginPatterns %q: made %v, want %v", tc.pattern, made, tc.site)
 		}
 	}
 }

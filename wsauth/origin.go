@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"slices"
 	"strings"
 )
 
@@ -47,18 +46,29 @@ func originMatches(pattern string, u *url.URL) bool {
 	return ok
 }
 
-// allowsEveryOrigin reports whether pattern allows every origin: "*", and
-// anything else that lets in sites as unrelated as two made-up ones, of
-// other names and top-level domains, under some scheme and port of their
-// choosing ("*://*", "**", "?*", "*.*", "*:*").
-func allowsEveryOrigin(pattern string) bool {
-	for _, host := range []string{"wsauth-probe.invalid", "other.probe.test"} {
-		if !slices.ContainsFunc([]string{host, host + ":8443"}, func(h string) bool {
-			return originMatches(pattern, &url.URL{Scheme: "https", Host: h}) ||
-				originMatches(pattern, &url.URL{Scheme: "http", Host: h})
-		}) {
-			return false
-		}
+// namesASite reports whether pattern pins the sites it allows, as a
+// cookie credential needs: its host (after any "scheme://", before any
+// port) is a name without wildcards, or "*." and a name without wildcards
+// that has a dot or is "localhost" ("*.example.com"). "*", "*:3000",
+// "*.com" and "*.*" name no site: a cross-site page could be served from
+// one of their hosts. The scheme and the port may be patterns.
+func namesASite(pattern string) bool {
+	host := pattern
+	if _, rest, ok := strings.Cut(pattern, "://"); ok {
+		host = rest
 	}
-	return true
+	if strings.HasPrefix(host, "[") { // an IPv6 literal, then a port
+		end := strings.IndexByte(host, ']')
+		return end > 1 && !strings.ContainsAny(host[1:end], wildcards)
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	if name, ok := strings.CutPrefix(host, "*."); ok {
+		return name != "" && !strings.ContainsAny(name, wildcards) && (strings.Contains(name, ".") || strings.EqualFold(name, "localhost"))
+	}
+	return host != "" && !strings.ContainsAny(host, wildcards)
 }
+
+// wildcards are path.Match's special bytes.
+const wildcards = `*?[\`
