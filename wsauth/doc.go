@@ -76,8 +76,11 @@
 // credential is read, so it spends no ticket: 405 for a method other than
 // GET, 426 over HTTP/1.0, without the Upgrade and Connection headers or
 // with another Sec-WebSocket-Version, 400 for a bad Sec-WebSocket-Key or
-// a request body. A refused request that announces a body is answered
-// with Connection: close, and its body is never read.
+// a request body. Over HTTP/1, a refused request that announces a body is
+// answered with Connection: close, and given a read deadline in the past
+// so that net/http does not read the body (which takes a ResponseWriter
+// that http.ResponseController reaches, as the answer's write deadline
+// does).
 //
 // Accept's error wraps the sentinel, so errors.Is(err, ErrExpired) works;
 // Event.Reason is the finer, stable label. Fail closed: a store error, a

@@ -34,13 +34,15 @@ func (e *handshakeError) answer(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, refusals[kindUpgrade].text, e.status)
 }
 
-// closeUnreadBody makes net/http close the connection after the refusal
-// of a request that announces a body, and not read that body: net/http
-// reads up to 256 KiB of an unread body, with no deadline, once the
-// handler returns, so a client that announces one and sends nothing would
-// hold the connection for as long as it liked.
+// closeUnreadBody makes net/http close an HTTP/1 connection after the
+// refusal of a request that announces a body, and not read that body:
+// net/http reads up to 256 KiB of an unread body, with no deadline, once
+// the handler returns, so a client that announces one and sends nothing
+// would hold the connection for as long as it liked. HTTP/2 reads no
+// unread body (it resets the stream), and would take Connection: close
+// as a GOAWAY for every stream of the connection.
 func closeUnreadBody(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength != 0 { // -1: chunked, or unknown
+	if r.ProtoMajor == 1 && r.ContentLength != 0 { // -1: chunked, or unknown
 		w.Header().Set("Connection", "close")
 		http.NewResponseController(w).SetReadDeadline(time.Now())
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -522,4 +524,47 @@ func TestPanicOnALaterFrame(t *testing.T) {
 			c.CloseNow()
 		}
 	})
+}
+
+// TestRefusalOverHTTP2KeepsTheConnection: over HTTP/2, a refusal of a
+// request with a body needs no Connection: close (HTTP/2 reads no unread
+// body), and net/http would take one as a GOAWAY: one refused request
+// would tear down the client's multiplexed connection, with every other
+// stream on it.
+func TestRefusalOverHTTP2KeepsTheConnection(t *testing.T) {
+	a := wsauth.New(verifier(), wsauth.Query{}, nil)
+	srv := httptest.NewUnstartedServer(wsauth.Handler(a, echo))
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	hc := srv.Client()
+
+	do := func(method string, body io.Reader) {
+		req, _ := http.NewRequest(method, srv.URL+"/ws", body)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("not HTTP/2: %s", resp.Proto)
+		}
+	}
+	do(http.MethodGet, nil)                         // a plain GET: 426, over the one connection
+	do(http.MethodPost, strings.NewReader("hello")) // 405
+	// Further requests: on the same connection unless it was sent away.
+	// Each round trip lets the server act on a pending GOAWAY.
+	for i := 0; i < 50 && conns.Load() == 1; i++ {
+		do(http.MethodGet, nil)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("HTTP/2 connections opened: %d, want 1: the refusal of a POST with a body sent GOAWAY on the shared connection", n)
+	}
 }
