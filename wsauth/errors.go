@@ -120,6 +120,12 @@ func (f *failure) Unwrap() []error {
 // Verifier that returns its own) are invalid credentials: refusal is the
 // default.
 func kindOf(err error) kind {
+	if f, ok := err.(*failure); ok {
+		return f.k // the common case, without errors.As's allocation
+	}
+	if err == nil {
+		return kindInvalid
+	}
 	var f *failure
 	if errors.As(err, &f) {
 		return f.k

@@ -71,7 +71,7 @@ func checkHandshake(r *http.Request) error {
 	if len(key) != 1 {
 		return fail(kindUpgrade, &handshakeError{http.StatusBadRequest, "Sec-WebSocket-Key missing or repeated"})
 	}
-	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(key[0])); err != nil || len(b) != 16 {
+	if k := strings.TrimSpace(key[0]); len(k) != 24 || !decodes16(k) {
 		return fail(kindUpgrade, &handshakeError{http.StatusBadRequest, "Sec-WebSocket-Key is not 16 bytes in base64"})
 	}
 	return nil
@@ -90,4 +90,12 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
+}
+
+// decodes16 reports whether the 24 base64 characters of k decode to 16
+// bytes, decoding into the stack.
+func decodes16(k string) bool {
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(k))
+	return err == nil && n == 16
 }
