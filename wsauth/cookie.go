@@ -18,8 +18,9 @@ import (
 // names its site: a host without wildcards ("app.example.com",
 // "localhost:*"), or "*." and a domain ("*.example.com"), never "*",
 // "*:3000", "*.com" or "*.*", which a cross-site page could be served
-// from. The cookie is removed from the request before anything else sees
-// it.
+// from, nor a character class or an escape. A public suffix ("*.co.uk",
+// "*.github.io") passes for a domain: do not list one. The cookie is
+// removed from the request before anything else sees it.
 type Cookie struct {
 	// Name is the cookie's name. Required: New panics without one.
 	Name string

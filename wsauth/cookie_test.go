@@ -58,6 +58,13 @@ func TestCookieFromEveryOriginIsRefused(t *testing.T) {
 		{"*.com", false},
 		{"*.", false},
 		{"[*]:80", false},
+		{"*.com.", false},
+		{"[a-z]*", false},
+		{"https://[a-z]*", false},
+		{"[::1]*", false},
+		{"*:[/][/]*[^://]", false},
+		{`\[::1\]:*`, false},
+		{"[::1]:*", false},
 		{"app.example", true},
 		{"https://app.example", true},
 		{"*.example.com", true},
@@ -66,7 +73,7 @@ func TestCookieFromEveryOriginIsRefused(t *testing.T) {
 		{"localhost:*", true},
 		{"*.localhost", true},
 		{"127.0.0.1:*", true},
-		{"[::1]:*", true},
+		{"*.example.com.", true},
 	} {
 		made := func() (ok bool) {
 			defer func() { ok = recover() == nil }()

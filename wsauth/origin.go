@@ -46,29 +46,30 @@ func originMatches(pattern string, u *url.URL) bool {
 	return ok
 }
 
-// namesASite reports whether pattern pins the sites it allows, as a
+// namesASite reports whether pattern pins the site it allows, as a
 // cookie credential needs: its host (after any "scheme://", before any
 // port) is a name without wildcards, or "*." and a name without wildcards
-// that has a dot or is "localhost" ("*.example.com"). "*", "*:3000",
-// "*.com" and "*.*" name no site: a cross-site page could be served from
-// one of their hosts. The scheme and the port may be patterns.
+// that has a dot inside or is "localhost" ("*.example.com"). "*",
+// "*:3000", "*.com", "*.com." and "*.*" name no site: a cross-site page
+// could be served from one of their hosts. The scheme and the port may be
+// patterns. Character classes and escapes are refused outright: path.Match
+// reads them across what this check splits (a "[" before "://", an IPv6
+// literal's brackets). A public suffix ("*.co.uk", "*.github.io") looks
+// like a site and is not: this check cannot tell.
 func namesASite(pattern string) bool {
+	if strings.ContainsAny(pattern, `[\`) {
+		return false
+	}
 	host := pattern
 	if _, rest, ok := strings.Cut(pattern, "://"); ok {
 		host = rest
-	}
-	if strings.HasPrefix(host, "[") { // an IPv6 literal, then a port
-		end := strings.IndexByte(host, ']')
-		return end > 1 && !strings.ContainsAny(host[1:end], wildcards)
 	}
 	if i := strings.LastIndexByte(host, ':'); i >= 0 {
 		host = host[:i]
 	}
 	if name, ok := strings.CutPrefix(host, "*."); ok {
-		return name != "" && !strings.ContainsAny(name, wildcards) && (strings.Contains(name, ".") || strings.EqualFold(name, "localhost"))
+		name = strings.TrimSuffix(name, ".")
+		return !strings.ContainsAny(name, "*?") && (strings.Contains(name, ".") || strings.EqualFold(name, "localhost"))
 	}
-	return host != "" && !strings.ContainsAny(host, wildcards)
+	return host != "" && !strings.ContainsAny(host, "*?")
 }
-
-// wildcards are path.Match's special bytes.
-const wildcards = `*?[\`
