@@ -83,14 +83,45 @@ func (s *server) writeAccessToken(w http.ResponseWriter, sess sessionToken) {
 // logoutReason is the close reason of the connections a logout ends.
 const logoutReason = "logged out"
 
-// logout ends the session of the cookie: it clears the cookie and revokes
-// the session's ID (wsauth.Registry.RevokeToken), which every credential
-// of the session carries as "sid" (access tokens) or metadata (tickets):
-// from then on the cookie, the session's access tokens and its unredeemed
-// tickets are refused on every node sharing the store, and the session's
-// WebSockets, on every node, are closed with 4401. The user's other
-// sessions go on. Without a valid session it only clears the cookie.
+// logout ends the session of the cookie: it revokes the session's ID
+// (wsauth.Registry.RevokeToken), which every credential of the session
+// carries as "sid" (access tokens) or metadata (tickets), then clears the
+// cookie: from then on the cookie, the session's access tokens and its
+// unredeemed tickets are refused on every node sharing the store, and the
+// session's WebSockets, on every node, are closed with 4401. The user's
+// other sessions go on. A logout that cannot be recorded keeps the cookie,
+// so that the page can try again. Without a valid session it only clears
+// the cookie.
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.sessionOf(r)
+	if err != nil {
+		if errors.Is(err, wsauth.ErrUnavailable) {
+			s.writeSessionError(w, err)
+			return
+		}
+		clearSession(w, r)
+		w.WriteHeader(http.StatusNoContent) // nothing to end
+		return
+	}
+	// The ID is denied until the last credential carrying it has expired:
+	// an access token or a ticket minted just before the session's end
+	// outlives it by its TTL. (The page may send its access token along;
+	// the session's ID covers it, so the body is not needed.)
+	until := sess.exp.Add(max(s.cfg.TokenTTL, s.cfg.TicketTTL))
+	if err := s.reg.RevokeToken(r.Context(), sess.id, until, logoutReason); err != nil {
+		// The connections here are closed regardless; the page may try
+		// again, with the cookie it still has.
+		s.log.Printf("logout %s: %v", sess.user, err)
+		writeError(w, http.StatusServiceUnavailable, "logout unavailable, try again")
+		return
+	}
+	s.log.Printf("%s logged out", sess.user)
+	clearSession(w, r)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// clearSession tells the browser to drop the session cookie.
+func clearSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
 		Value:    "",
@@ -100,26 +131,6 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
 	})
-	sess, err := s.sessionOf(r)
-	if err != nil {
-		if errors.Is(err, wsauth.ErrUnavailable) {
-			s.writeSessionError(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent) // nothing to end
-		return
-	}
-	// The page may send its access token along; the session's ID covers
-	// it, so the body is not needed.
-	if err := s.reg.RevokeToken(r.Context(), sess.id, sess.exp, logoutReason); err != nil {
-		// The connections here are closed regardless; the page may try
-		// again.
-		s.log.Printf("logout %s: %v", sess.user, err)
-		writeError(w, http.StatusServiceUnavailable, "logout unavailable, try again")
-		return
-	}
-	s.log.Printf("%s logged out", sess.user)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // sessionOf returns the session of r's cookie, if it is valid and has

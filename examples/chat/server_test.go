@@ -903,6 +903,65 @@ func TestLogoutOtherUsersToken(t *testing.T) {
 	n.mustDial(t, "first-message+token", bob, "general").joined()
 }
 
+// TestLogoutOutlivesTheSessionsTokens: an access token minted just before
+// its session's end lives its TTL longer; the logout's revocation of the
+// session's ID lasts as long, also once the Registry has forgotten it (a
+// later logout, a minute on). It lasted only to the session's end.
+func TestLogoutOutlivesTheSessionsTokens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newMemNode(t, config{})
+		alice := n.login(t, "alice")
+		time.Sleep(sessionTTL - 10*time.Second) // the session is near its end
+		kept := n.freshToken(t, alice)          // lives 5 min: past the session
+		if resp, body := n.post(t, "/api/logout", alice.cookie, ""); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("logout: %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(2 * time.Minute)
+		bob := n.login(t, "bob")
+		if resp, body := n.post(t, "/api/logout", bob.cookie, ""); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("logout bob: %d %s", resp.StatusCode, body)
+		}
+		if !time.Now().Before(kept.exp) {
+			t.Fatal("the token expired already")
+		}
+		c, code := n.dial(t, "first-message+token", kept, "general")
+		if c != nil {
+			c.joined()
+			t.Fatalf("an access token of a logged-out session was accepted 2 min after the logout, %v before its expiry", time.Until(kept.exp))
+		}
+		if code != transport.CloseUnauthenticated {
+			t.Fatalf("closed %d, want %d", code, transport.CloseUnauthenticated)
+		}
+	})
+}
+
+// refusedWrites is a revocation store whose writes fail (a Redis primary
+// refusing writes under min-replicas-to-write), its reads working.
+type refusedWrites struct{ ticket.Revocations }
+
+func (refusedWrites) RevokeID(context.Context, ticket.Key, time.Time) error {
+	return ticket.ErrStoreUnavailable
+}
+
+// TestFailedLogoutKeepsTheCookie: a logout that cannot be recorded answers
+// 503 and keeps the session cookie, so that the page can try again; it
+// cleared the cookie, and the session it could not end went on.
+func TestFailedLogoutKeepsTheCookie(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, config{})
+	n.srv.reg = wsauth.NewRegistry(refusedWrites{n.srv.revs}, nil)
+	alice := n.login(t, "alice")
+	resp, body := n.post(t, "/api/logout", alice.cookie, "")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("logout: %d %s, want 503", resp.StatusCode, body)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			t.Fatalf("a failed logout (503 %s) set the session cookie: %v", body, c)
+		}
+	}
+}
+
 // TestRefreshInPlace: a connection authenticated by an access token with a
 // lifetime of 3 s is told {"type":"expiring"} ahead of expiry (1.5 s: half
 // the lifetime left); the client fetches a new token from /api/token and

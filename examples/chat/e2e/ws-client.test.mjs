@@ -6,7 +6,7 @@
 // chatting in "general" on each of the four strategies (first-message both
 // with a ticket and with an access token); carol refused from "secret" with
 // 4403 on each; a replayed ticket, a foreign Origin and a ticket used from
-// another IP address refused. And from issue 9: a logout closes the user's
+// another IP address refused. And from issue 9: a logout closes the session's
 // sockets with 4401 "logged out" and its credentials are refused after.
 //
 // Many of these tests fail on purpose from 127.0.0.1, more than the

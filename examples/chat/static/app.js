@@ -132,11 +132,13 @@ async function fetchTicket(room, signal) {
   return (await res.json()).ticket;
 }
 
-// logout ends the session on the server, which closes every connection of
-// this user, on every page and every node, with 4401 "logged out": the
-// client asks for a new credential, finds the session gone and stops, and
-// this page's status shows that close. The access token goes along so
-// that it is refused from now on too.
+// logout ends this session on the server, which closes every connection
+// of the session, on every page and every node, with 4401 "logged out":
+// the client asks for a new credential, finds the session gone and stops,
+// and this page's status shows that close. The user's other sessions
+// (another browser) go on. A logout the server could not record keeps the
+// session, and its cookie: the page says so, and the button stays, to try
+// again.
 async function logout() {
   const token = access?.token;
   let res;
@@ -146,9 +148,7 @@ async function logout() {
     res = { ok: false, status: err.message };
   }
   if (!res.ok) {
-    // The cookie is cleared anyway; close here what the server may not have.
-    disconnect();
-    loggedOut(`logged out here; the server said HTTP ${res.status}`);
+    setUser(`logout failed (HTTP ${res.status}): still logged in as ${access?.user}; try again`, true);
     return;
   }
   loggedOut();
