@@ -63,11 +63,13 @@
 //     secret; Keys refuses one outright.
 //
 // Claims. A token must carry "exp" and a non-empty string "sub"; "nbf" and
-// "iat", when present, must not be in the future; "iss" and "aud" must
+// "iat", when present, must not be in the future (compared to the second,
+// as jwt/v5 does; also past the range of int64); "iss" and "aud" must
 // match Options.Issuer and Options.Audience when they are set. Options.Leeway
 // (at most 5 minutes) allows for clock skew. A "crit" header is refused, as
 // no JWS extension is understood, and so is base64 that is not in its
-// canonical form, so that a token has one spelling. Tokens longer than
+// canonical form or has a line break in it (Go's decoder skips those), so
+// that a token has one spelling. Tokens longer than
 // transport.MaxCredentialLen (8 KiB), the most any wsauth carrier takes,
 // are refused before any decoding.
 //

@@ -173,6 +173,11 @@ func (v *Verifier) Verify(ctx context.Context, token string, peer wsauth.Peer) (
 	if len(token) > transport.MaxCredentialLen {
 		return wsauth.Principal{}, errTooLarge
 	}
+	// Go's base64 decoder skips line breaks, strict or not: refused here,
+	// so that a token has one spelling, and one cache entry.
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return wsauth.Principal{}, errMalformed
+	}
 	if v.cache != nil {
 		p, state := v.cache.get(token, time.Now())
 		switch state {
@@ -273,6 +278,9 @@ func (v *Verifier) verify(token string) (wsauth.Principal, error) {
 	if err != nil {
 		return wsauth.Principal{}, errClaimType
 	}
+	if notYet(claims, time.Now().Add(v.leeway)) {
+		return wsauth.Principal{}, errNotYet
+	}
 	scope, ok := scopeOf(claims[v.scopeClaim])
 	if !ok {
 		return wsauth.Principal{}, errScope
@@ -287,6 +295,19 @@ func (v *Verifier) verify(token string) (wsauth.Principal, error) {
 		p.IssuedAt = issuedAt(claims["iat"], iat.Time)
 	}
 	return p, nil
+}
+
+// notYet reports whether "nbf" or "iat" is after now, to the second, as
+// jwt/v5 compares them: jwt/v5 converts them with int64(f), which makes
+// a number past the int64 range, such as 1e19, the far past.
+func notYet(claims jwt.MapClaims, now time.Time) bool {
+	t := float64(now.UnixNano()) / 1e9
+	for _, name := range []string{"nbf", "iat"} {
+		if f, ok := claims[name].(float64); ok && math.Floor(f) > t {
+			return true
+		}
+	}
+	return false
 }
 
 // issuedAt keeps the milliseconds of a fractional "iat" (RFC 7519 allows

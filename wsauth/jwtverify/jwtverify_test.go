@@ -134,6 +134,15 @@ func TestRefuses(t *testing.T) {
 		{"expired, bad signature", nil, mint(t, jwt.SigningMethodHS256, []byte("evil-secret-evil-secret-evil-sec"), claims("exp", t0.Unix()), nil), wsauth.ErrInvalid, errSignature},
 		{"nbf in future", nil, mintHS(t, claims("nbf", t0.Add(time.Minute).Unix())), wsauth.ErrInvalid, errNotYet},
 		{"iat in future", nil, mintHS(t, claims("iat", t0.Add(time.Minute).Unix())), wsauth.ErrInvalid, errNotYet},
+		{"nbf far in the future (1e19, past int64)", nil, mintHS(t, claims("nbf", 1e19)), wsauth.ErrInvalid, errNotYet},
+		{"nbf 1.5 s ahead", nil, mintHS(t, claims("nbf", float64(t0.Unix())+1.5)), wsauth.ErrInvalid, errNotYet},
+		{"iat far in the future (1e19, past int64)", nil, mintHS(t, claims("iat", 1e19)), wsauth.ErrInvalid, errNotYet},
+		{"CRLF in the signature", nil, func() string { tok := mintHS(t, claims()); return tok[:len(tok)-5] + "\r\n" + tok[len(tok)-5:] }(), wsauth.ErrInvalid, errMalformed},
+		{"LF in the payload", nil, func() string {
+			tok := mintHS(t, claims())
+			i := strings.IndexByte(tok, '.') + 3
+			return tok[:i] + "\n" + tok[i:]
+		}(), wsauth.ErrInvalid, errMalformed},
 		{"wrong issuer", withIss, mintHS(t, claims("iss", "https://evil.example")), wsauth.ErrInvalid, errIssuer},
 		{"missing issuer", withIss, mintHS(t, claims()), wsauth.ErrInvalid, errMissingClaim},
 		{"wrong audience", withAud, mintHS(t, claims("aud", []string{"evil", "other"})), wsauth.ErrInvalid, errAudience},
