@@ -401,28 +401,42 @@ type stableVerifier struct{ *wsauthtest.Verifier }
 
 func (stableVerifier) Stable(tok string) (string, bool) { return tok, true }
 
+// oldAndNew knows alice's two tokens: "old", expiring in an hour, and
+// "new", in two, each with a jti of its own.
+func oldAndNew() *wsauthtest.Verifier {
+	now := time.Now()
+	return wsauthtest.NewVerifier(map[string]wsauth.Principal{
+		"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
+		"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
+	})
+}
+
+// dialOld opens a per-message connection to url with "old" and reads the
+// echo of its first frame. It is closed when the test ends.
+func dialOld(t *testing.T, ctx context.Context, url string) *websocket.Conn {
+	t.Helper()
+	c, out := perMessageRoute.dial(ctx, url, "old", nil)
+	if c == nil {
+		t.Fatalf("first frame refused: %v", out)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
+		t.Fatalf("first frame: %q, %v", b, err)
+	}
+	return c
+}
+
 // TestOldTokenRevokedAfterRefresh: a per-message connection that moved to
 // a newer token by a refresh frame is filed under the newer token's ID;
 // RevokeToken of the older one must still refuse a frame that carries
 // it, though the fast path remembers that token.
 func TestOldTokenRevokedAfterRefresh(t *testing.T) {
-	now := time.Now()
-	v := stableVerifier{wsauthtest.NewVerifier(map[string]wsauth.Principal{
-		"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
-		"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
-	})}
+	v := oldAndNew()
 	reg := wsauth.NewRegistry(newRevocations(), nil)
-	a := wsauth.New(v, wsauth.PerMessage{}, &wsauth.Options{Registry: reg})
+	a := wsauth.New(stableVerifier{v}, wsauth.PerMessage{}, &wsauth.Options{Registry: reg})
 	url := loopback(t, wsauth.Handler(a, echo))
 	ctx := testCtx(t)
-	c, out := perMessageRoute.dial(ctx, url, "old", nil)
-	if c == nil {
-		t.Fatalf("first frame refused: %v", out)
-	}
-	defer c.CloseNow()
-	if _, b, err := c.Read(ctx); err != nil || string(b) != `alice: "hello"` {
-		t.Fatalf("first frame: %q, %v", b, err)
-	}
+	c := dialOld(t, ctx, url)
 	if got := roundTrip(t, ctx, c, string(envelope(t, "old", `"fast"`))); got != `alice: "fast"` {
 		t.Fatalf("the remembered token: %q", got)
 	}
@@ -432,7 +446,7 @@ func TestOldTokenRevokedAfterRefresh(t *testing.T) {
 	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), transport.TypeAuthOK) {
 		t.Fatalf("refresh answered %q, %v", b, err)
 	}
-	if err := reg.RevokeToken(ctx, "j1", now.Add(time.Hour), ""); err != nil {
+	if err := reg.RevokeToken(ctx, "j1", time.Now().Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Write(ctx, websocket.MessageText, envelope(t, "old", `"after"`)); err != nil {
@@ -841,23 +855,11 @@ func testFastPathComparesTheWholeToken(t *testing.T, binary bool) {
 // to a new token: its frames repeating that token take the fast path,
 // which spends no budget.
 func TestNeighbourSpendsNoOpenConnection(t *testing.T) {
-	now := time.Now()
-	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
-		"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
-		"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour)},
-	})
 	const burst = 5
-	a := wsauth.New(stableVerifier{v}, wsauth.PerMessage{}, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
+	a := wsauth.New(stableVerifier{oldAndNew()}, wsauth.PerMessage{}, &wsauth.Options{Limiter: wsauth.NewLimiter(burst, time.Hour)})
 	url := loopback(t, wsauth.Handler(a, echo))
 	ctx := testCtx(t)
-	victim, out := perMessageRoute.dial(ctx, url, "old", nil)
-	if victim == nil {
-		t.Fatalf("victim refused: %v", out)
-	}
-	defer victim.CloseNow()
-	if _, _, err := victim.Read(ctx); err != nil {
-		t.Fatal(err)
-	}
+	victim := dialOld(t, ctx, url)
 	if err := transport.Refresh(ctx, victim, "new"); err != nil {
 		t.Fatal(err)
 	}

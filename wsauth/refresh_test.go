@@ -3,11 +3,9 @@ package wsauth_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
-	"github.com/wsauth/wsauth/wsauth/wsauthtest"
 )
 
 // TestRefreshedTokenTakesTheFastPath: after a per-message refresh frame
@@ -16,23 +14,12 @@ import (
 // did, instead of going through the Verifier and the revocation store on
 // every frame.
 func TestRefreshedTokenTakesTheFastPath(t *testing.T) {
-	now := time.Now()
-	v := wsauthtest.NewVerifier(map[string]wsauth.Principal{
-		"old": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), Claims: map[string]any{"jti": "j1"}},
-		"new": {Subject: "alice", IssuedAt: now, ExpiresAt: now.Add(2 * time.Hour), Claims: map[string]any{"jti": "j2"}},
-	})
+	v := oldAndNew()
 	revs := newRevocations()
 	a := wsauth.New(stableVerifier{v}, wsauth.PerMessage{}, &wsauth.Options{Registry: wsauth.NewRegistry(revs, nil)})
 	url := loopback(t, wsauth.Handler(a, echo))
 	ctx := testCtx(t)
-	c, out := perMessageRoute.dial(ctx, url, "old", nil)
-	if c == nil {
-		t.Fatalf("first frame refused: %v", out)
-	}
-	defer c.CloseNow()
-	if _, b, err := c.Read(ctx); err != nil {
-		t.Fatalf("first frame: %q, %v", b, err)
-	}
+	c := dialOld(t, ctx, url)
 	before := v.Calls()
 	for range 10 {
 		roundTrip(t, ctx, c, string(envelope(t, "old", `1`)))
