@@ -63,9 +63,13 @@ type Registry struct {
 	bySubject index[string]
 	byID      index[idSlot] // by the slots of revocation IDs (idSlotOf)
 	n         int
-	// Recent revocations, by the time they happened.
-	subjects map[string]time.Time
+	// Recent revocations: of subjects, by the time they happened and the
+	// time this node applied them; of IDs, by the time applied. recent
+	// lists them in the order applied, so that forgetting the old ones
+	// costs what is forgotten, not what is remembered.
+	subjects map[string]subjectRevoked
 	ids      map[ticket.Key]time.Time
+	recent   []appliedRevocation
 	// catching: a catch-up goroutine runs; recheck: it is to check every
 	// live connection again, the bus having been interrupted once more;
 	// late: connections registered with a store check older than the
@@ -92,7 +96,7 @@ func NewRegistry(store ticket.Revocations, bus ticket.Bus) *Registry {
 		bus:       bus,
 		bySubject: newIndex[string](),
 		byID:      newIndex[idSlot](),
-		subjects:  make(map[string]time.Time),
+		subjects:  make(map[string]subjectRevoked),
 		ids:       make(map[ticket.Key]time.Time),
 	}
 }
@@ -221,24 +225,27 @@ func (r *Registry) announce(ctx context.Context, rev ticket.Revocation) error {
 // their close handshakes under way, started from a goroutine of their own
 // so that the caller is not queued behind them.
 func (r *Registry) apply(rev ticket.Revocation) {
-	now := time.Now()
+	r.mu.Lock()
+	now := time.Now() // under the lock: recent stays in order
 	at := rev.At
 	if at.IsZero() || at.After(now) {
 		at = now // a clock ahead of this one revokes no more than up to now
 	}
-	r.mu.Lock()
 	r.forgetOld(now)
 	if rev.Subject != "" {
 		// Credentials issued after the revocation are not covered, even
 		// when the bus brings it late.
-		if prev, ok := r.subjects[rev.Subject]; !ok || at.After(prev) {
-			r.subjects[rev.Subject] = at
+		if prev, ok := r.subjects[rev.Subject]; !ok || at.After(prev.at) {
+			r.subjects[rev.Subject] = subjectRevoked{at: at, applied: now}
+		} else {
+			r.subjects[rev.Subject] = subjectRevoked{at: prev.at, applied: now}
 		}
 	}
 	if rev.ID != (ticket.Key{}) {
 		r.ids[rev.ID] = now
 	}
-	ended := r.coveredLocked(rev)
+	r.recent = append(r.recent, appliedRevocation{subject: rev.Subject, id: rev.ID, applied: now})
+	ended := r.coveredLocked(rev, at)
 	r.mu.Unlock()
 	reason := closeReason(rev.Reason)
 	closes := make([]func(), 0, len(ended))
@@ -256,13 +263,16 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	}
 }
 
-// coveredLocked returns the live connections rev names: by subject, and
-// by revocation ID those whose principal carries it (not merely one that
-// shares its slot). r.mu is held.
-func (r *Registry) coveredLocked(rev ticket.Revocation) []*life {
+// coveredLocked returns the live connections rev names: by subject those
+// whose credential was issued at or before at, when the subject was
+// revoked (a credential issued after it is not revoked, also when the bus
+// brings the revocation late), and by revocation ID those whose principal
+// carries it (not merely one that shares its slot). r.mu is held.
+func (r *Registry) coveredLocked(rev ticket.Revocation, at time.Time) []*life {
 	var ls []*life
 	if rev.Subject != "" {
 		ls = r.bySubject.appendTo(ls, rev.Subject)
+		ls = slices.DeleteFunc(ls, func(l *life) bool { return l.principal.Load().IssuedAt.After(at) })
 	}
 	if rev.ID != (ticket.Key{}) {
 		n := len(ls)
@@ -466,7 +476,7 @@ func (r *Registry) revoked(p *Principal, ids [2]ticket.Key) bool {
 
 // revokedLocked reports whether a recent revocation covers p. r.mu is held.
 func (r *Registry) revokedLocked(p *Principal, ids [2]ticket.Key) bool {
-	if at, ok := r.subjects[p.Subject]; ok && !p.IssuedAt.After(at) {
+	if rev, ok := r.subjects[p.Subject]; ok && !p.IssuedAt.After(rev.at) {
 		return true
 	}
 	for _, k := range ids {
@@ -620,18 +630,33 @@ func (r *Registry) len() int {
 	return r.n
 }
 
-// forgetOld drops revocations older than recentWindow. r.mu is held.
+// subjectRevoked is a subject's recent revocation: the time it happened,
+// which the credentials it covers were issued at or before, and the time
+// this node last applied one.
+type subjectRevoked struct{ at, applied time.Time }
+
+// appliedRevocation is an entry of Registry.recent.
+type appliedRevocation struct {
+	subject string
+	id      ticket.Key
+	applied time.Time
+}
+
+// forgetOld drops the revocations this node applied more than recentWindow
+// ago, unless it applied them again since. r.mu is held.
 func (r *Registry) forgetOld(now time.Time) {
-	for s, at := range r.subjects {
-		if now.Sub(at) > recentWindow {
-			delete(r.subjects, s)
+	i := 0
+	for ; i < len(r.recent) && now.Sub(r.recent[i].applied) > recentWindow; i++ {
+		e := r.recent[i]
+		if rev, ok := r.subjects[e.subject]; ok && e.subject != "" && rev.applied.Equal(e.applied) {
+			delete(r.subjects, e.subject)
+		}
+		if applied, ok := r.ids[e.id]; ok && e.id != (ticket.Key{}) && applied.Equal(e.applied) {
+			delete(r.ids, e.id)
 		}
 	}
-	for k, at := range r.ids {
-		if now.Sub(at) > recentWindow {
-			delete(r.ids, k)
-		}
-	}
+	// The entries dropped go with the array the next append makes.
+	r.recent = r.recent[i:]
 }
 
 // An index files live connections by key. Most keys (a subject, a token

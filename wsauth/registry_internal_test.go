@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unsafe"
 
@@ -79,7 +80,7 @@ func TestRegistryIndexes(t *testing.T) {
 		for _, id := range []string{"j0", "j1", "j4", "s0", "s2", "unused"} {
 			k := ticket.DenyKey(id)
 			r.mu.Lock()
-			got := r.coveredLocked(ticket.Revocation{ID: k})
+			got := r.coveredLocked(ticket.Revocation{ID: k}, time.Now())
 			r.mu.Unlock()
 			n := 0
 			for l, p := range live {
@@ -176,7 +177,7 @@ func TestIDSlotShared(t *testing.T) {
 		t.Fatal("the two keys are not in one slot")
 	}
 	r.mu.Lock()
-	got := r.coveredLocked(ticket.Revocation{ID: ka})
+	got := r.coveredLocked(ticket.Revocation{ID: ka}, time.Now())
 	r.mu.Unlock()
 	if len(got) != 1 || got[0] != la {
 		t.Fatalf("revoking a covers %d connections, want alice's only", len(got))
@@ -269,5 +270,56 @@ func TestRevocationTimeIsTheRevocations(t *testing.T) {
 func TestConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(Conn{}); n > 208 {
 		t.Errorf("a Conn is %d bytes, over the 208-byte size class", n)
+	}
+}
+
+// TestRecentRevocationsAreForgotten: the Registry remembers a revocation
+// for recentWindow from the last time it applied it, then forgets it, and
+// keeps no entry of it in its list of the order they came in.
+func TestRecentRevocationsAreForgotten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := NewRegistry(nil, nil)
+		k := ticket.DenyKey("jti-1")
+		r.apply(ticket.Revocation{Subject: "a"})
+		r.apply(ticket.Revocation{Subject: "c"})
+		time.Sleep(30 * time.Second)
+		r.apply(ticket.Revocation{ID: k})
+		r.apply(ticket.Revocation{Subject: "c", At: time.Now().Add(-time.Hour)}) // again, older: its time stays
+		time.Sleep(31 * time.Second)
+		r.apply(ticket.Revocation{Subject: "b"}) // 61 s after a's
+		_, a := r.subjects["a"]
+		_, id := r.ids[k]
+		c, cok := r.subjects["c"]
+		if a || !id || !cok || !c.at.Before(c.applied) || len(r.recent) != 3 {
+			t.Fatalf("at 61 s: a kept %v, the ID kept %v, c %+v kept %v, %d entries listed; want false, true, its first time, true, 3", a, id, c, cok, len(r.recent))
+		}
+		time.Sleep(recentWindow + time.Second)
+		r.apply(ticket.Revocation{Subject: "d"})
+		if len(r.subjects) != 1 || len(r.ids) != 0 || len(r.recent) != 1 {
+			t.Fatalf("61 s later: %d subjects, %d IDs, %d entries listed; want 1, 0, 1", len(r.subjects), len(r.ids), len(r.recent))
+		}
+	})
+}
+
+// BenchmarkApplyWithManyRecent: a revocation's cost does not grow with
+// the revocations of the last minute (forgetOld walks only what it
+// forgets); it held the Registry's lock for a walk over all of them.
+func BenchmarkApplyWithManyRecent(b *testing.B) {
+	for _, n := range []int{0, 20000} {
+		b.Run(fmt.Sprintf("recent-%d", n), func(b *testing.B) {
+			r := NewRegistry(nil, nil)
+			for i := range n {
+				r.apply(ticket.Revocation{ID: ticket.DenyKey(fmt.Sprint("warm-", i))})
+			}
+			keys := make([]ticket.Key, 1024)
+			for i := range keys {
+				keys[i] = ticket.DenyKey(fmt.Sprint("k-", i))
+			}
+			i := 0
+			for b.Loop() {
+				r.apply(ticket.Revocation{ID: keys[i%len(keys)]})
+				i++
+			}
+		})
 	}
 }
