@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/internal/memnet"
@@ -17,7 +19,8 @@ import (
 
 // Server is a WebSocket server on a loopback port (NewServer,
 // NewHandlerServer) or on an in-memory network (NewMemServer), closed
-// when the test ends.
+// when the test ends: with its WebSockets, which httptest.Server.Close
+// leaves open, and once its handlers have returned.
 type Server struct {
 	// URL is the server's base URL with the ws scheme, such as
 	// "ws://127.0.0.1:43121".
@@ -40,10 +43,65 @@ func NewServer(t testing.TB, a *wsauth.Authenticator, fn func(ctx context.Contex
 // NewHandlerServer serves h, for tests with their own routing.
 func NewHandlerServer(t testing.TB, h http.Handler) *Server {
 	t.Helper()
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
+	tr := &tracked{h: h, conns: map[net.Conn]struct{}{}}
+	hs := httptest.NewUnstartedServer(tr)
+	hs.Config.ConnState = tr.connState
+	hs.Start()
+	t.Cleanup(func() {
+		hs.Close()
+		tr.close(t)
+	})
 	return &Server{URL: "ws" + strings.TrimPrefix(hs.URL, "http"), HTTP: hs, Client: hs.Client()}
 }
+
+// tracked serves h and, when the test ends, closes the connections h
+// hijacked, which httptest.Server.Close and http.Server.Close leave open,
+// and waits for h's calls to return: a WebSocket left open by the test
+// would keep its handler running after it, and in a synctest bubble make
+// the bubble deadlock.
+type tracked struct {
+	h     http.Handler
+	calls sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (tr *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tr.calls.Add(1)
+	defer tr.calls.Done()
+	tr.h.ServeHTTP(w, r)
+}
+
+func (tr *tracked) connState(c net.Conn, s http.ConnState) {
+	if s == http.StateHijacked {
+		tr.mu.Lock()
+		tr.conns[c] = struct{}{}
+		tr.mu.Unlock()
+	}
+}
+
+// close runs after the server's Close: no call starts any more.
+func (tr *tracked) close(t testing.TB) {
+	tr.mu.Lock()
+	for c := range tr.conns {
+		c.Close()
+	}
+	tr.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		tr.calls.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(handlerGrace):
+		t.Errorf("wsauthtest: a handler still runs %v after its connection was closed", handlerGrace)
+	}
+}
+
+// handlerGrace is how long a handler may take to return once its
+// connection is closed.
+const handlerGrace = 10 * time.Second
 
 // NewMemServer serves h on an in-memory network, for a test that runs in
 // a testing/synctest bubble: make it inside the bubble, and expiries,
@@ -53,12 +111,14 @@ func NewHandlerServer(t testing.TB, h http.Handler) *Server {
 func NewMemServer(t testing.TB, h http.Handler) *Server {
 	t.Helper()
 	l := memnet.Listen(nil, nil)
-	hs := &http.Server{Handler: h}
+	tr := &tracked{h: h, conns: map[net.Conn]struct{}{}}
+	hs := &http.Server{Handler: tr, ConnState: tr.connState}
 	go hs.Serve(l)
 	c := l.Client(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	t.Cleanup(func() {
 		hs.Close()
 		c.CloseIdleConnections()
+		tr.close(t)
 	})
 	return &Server{URL: "ws://wsauth.test", Client: c}
 }

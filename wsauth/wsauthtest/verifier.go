@@ -10,6 +10,14 @@ import (
 // Verifier is a fake wsauth.Verifier that maps credentials to principals.
 // An unknown credential is refused with wsauth.ErrInvalid. It is safe for
 // concurrent use; the zero value knows no credentials.
+//
+// It is not a wsauth.StableVerifier, as jwtverify's Verifier is: on a
+// PerMessage route every frame's token goes through it, the revocations
+// and the Authorizer, where with jwtverify a frame repeating the last
+// verified token does not. To test what a route does with jwtverify,
+// give the Authenticator a type that embeds *Verifier and has a Stable
+// method (see wsauth.StableVerifier), or jwtverify itself with
+// wsauthtest's Signer.
 type Verifier struct {
 	mu    sync.Mutex
 	creds map[string]wsauth.Principal
