@@ -94,11 +94,15 @@ const logoutReason = "logged out"
 // the cookie.
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.sessionOf(r)
-	if err != nil {
-		if errors.Is(err, wsauth.ErrUnavailable) {
-			s.writeSessionError(w, err)
-			return
-		}
+	switch {
+	case errors.Is(err, wsauth.ErrUnavailable):
+		s.writeSessionError(w, err)
+		return
+	case errors.Is(err, wsauth.ErrRevoked):
+		// Logged out already: revoked again, so that a logout recorded
+		// whose announcement to the other nodes failed (503) reaches
+		// them when the page tries again.
+	case err != nil:
 		clearSession(w, r)
 		w.WriteHeader(http.StatusNoContent) // nothing to end
 		return
@@ -135,7 +139,8 @@ func clearSession(w http.ResponseWriter, r *http.Request) {
 
 // sessionOf returns the session of r's cookie, if it is valid and has
 // not been revoked. Errors wrap wsauth.ErrUnavailable when the store's
-// revocations cannot be consulted.
+// revocations cannot be consulted, and wsauth.ErrRevoked after a logout:
+// then the session is returned too, for logout to announce it again.
 func (s *server) sessionOf(r *http.Request) (sessionToken, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -150,7 +155,7 @@ func (s *server) sessionOf(r *http.Request) (sessionToken, error) {
 	case err != nil:
 		return sessionToken{}, fmt.Errorf("%w: revocations: %w", wsauth.ErrUnavailable, err)
 	case st.Refuses(sess.iat):
-		return sessionToken{}, fmt.Errorf("%w: logged out", wsauth.ErrRevoked)
+		return sess, fmt.Errorf("%w: logged out", wsauth.ErrRevoked)
 	}
 	return sess, nil
 }

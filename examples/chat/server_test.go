@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsauth/wsauth/ticket"
+	"github.com/wsauth/wsauth/ticket/redisstore"
 	"github.com/wsauth/wsauth/transport"
 	"github.com/wsauth/wsauth/wsauth"
 	"github.com/wsauth/wsauth/wsauth/wsauthtest"
@@ -959,6 +961,61 @@ func TestFailedLogoutKeepsTheCookie(t *testing.T) {
 		if c.Name == sessionCookie {
 			t.Fatalf("a failed logout (503 %s) set the session cookie: %v", body, c)
 		}
+	}
+}
+
+// firstPublishFails fails its first Publish (a blip on the pub/sub
+// connection), the store write before it having succeeded.
+type firstPublishFails struct {
+	ticket.Bus
+	failed atomic.Bool
+}
+
+func (b *firstPublishFails) Publish(ctx context.Context, r ticket.Revocation) error {
+	if b.failed.CompareAndSwap(false, true) {
+		return ticket.ErrStoreUnavailable
+	}
+	return b.Bus.Publish(ctx, r)
+}
+
+// TestRetriedLogoutClosesOtherNodes: a logout whose deny-list write
+// succeeded but whose announcement failed answers 503, and the page tries
+// again: the retry ends the session's sockets on every node. It found the
+// session revoked and announced nothing.
+func TestRetriedLogoutClosesOtherNodes(t *testing.T) {
+	mr := miniredis.RunT(t)
+	newRedisNode := func() (*node, *redis.Client) {
+		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { client.Close() })
+		return newNode(t, config{Redis: client}), client
+	}
+	a, clientA := newRedisNode()
+	b, _ := newRedisNode()
+	a.srv.reg = wsauth.NewRegistry(a.srv.revs, &firstPublishFails{Bus: redisstore.NewBus(clientA, nil)})
+
+	alice, bob := a.login(t, "alice"), a.login(t, "bob")
+	aliceOnB := b.mustDial(t, "query", alice, "general") // a ticket socket: no expiry
+	aliceOnB.joined()
+	bobOnB := b.mustDial(t, "query", bob, "general")
+	bobOnB.joined()
+
+	if resp, body := a.post(t, "/api/logout", alice.cookie, ""); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("first logout: %d %s, want 503 (publish failed)", resp.StatusCode, body)
+	}
+	// The page's retry.
+	if resp, body := a.post(t, "/api/logout", alice.cookie, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("retried logout: %d %s", resp.StatusCode, body)
+	}
+	// bob's logout goes through the same channel after alice's retry: once
+	// B has closed bob's socket, it has heard whatever the retry published.
+	if resp, body := a.post(t, "/api/logout", bob.cookie, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("bob's logout: %d %s", resp.StatusCode, body)
+	}
+	if code := bobOnB.closeStatus(); code != transport.CloseUnauthenticated {
+		t.Fatalf("bob on B: closed %d", code)
+	}
+	if code := aliceOnB.closeStatus(); code != transport.CloseUnauthenticated {
+		t.Fatalf("alice on B after her retried logout answered 204: closed %d, want 4401", code)
 	}
 }
 
