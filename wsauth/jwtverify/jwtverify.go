@@ -261,6 +261,11 @@ func (v *Verifier) verify(token string) (wsauth.Principal, error) {
 			if subject(claims) == "" {
 				return wsauth.Principal{}, errNoSubject
 			}
+			if notYet(claims, time.Now().Add(v.leeway)) {
+				// Not valid yet, as jwt/v5 would have said within int64:
+				// a refresh would not mend it.
+				return wsauth.Principal{}, errNotYet
+			}
 			return wsauth.Principal{}, errExpired
 		}
 		return wsauth.Principal{}, v.refusal(tok, err)

@@ -137,6 +137,8 @@ func TestRefuses(t *testing.T) {
 		{"nbf far in the future (1e19, past int64)", nil, mintHS(t, claims("nbf", 1e19)), wsauth.ErrInvalid, errNotYet},
 		{"nbf 1.5 s ahead", nil, mintHS(t, claims("nbf", float64(t0.Unix())+1.5)), wsauth.ErrInvalid, errNotYet},
 		{"iat far in the future (1e19, past int64)", nil, mintHS(t, claims("iat", 1e19)), wsauth.ErrInvalid, errNotYet},
+		{"expired, nbf far in the future (1e19)", nil, mintHS(t, claims("exp", t0.Unix(), "nbf", 1e19)), wsauth.ErrInvalid, errNotYet},
+		{"expired, iat far in the future (1e19)", nil, mintHS(t, claims("exp", t0.Unix(), "iat", 1e19)), wsauth.ErrInvalid, errNotYet},
 		{"CRLF in the signature", nil, func() string { tok := mintHS(t, claims()); return tok[:len(tok)-5] + "\r\n" + tok[len(tok)-5:] }(), wsauth.ErrInvalid, errMalformed},
 		{"LF in the payload", nil, func() string {
 			tok := mintHS(t, claims())
