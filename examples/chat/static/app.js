@@ -148,7 +148,7 @@ async function logout() {
     res = { ok: false, status: err.message };
   }
   if (!res.ok) {
-    setUser(`logout failed (HTTP ${res.status}): still logged in as ${access?.user}; try again`, true);
+    setUser(`logout failed (HTTP ${res.status}): still logged in${access ? ` as ${access.user}` : ''}; try again`, true);
     return;
   }
   loggedOut();
