@@ -228,9 +228,12 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	r.mu.Lock()
 	now := time.Now() // under the lock: recent stays in order
 	at := rev.At
-	if at.IsZero() || at.After(now) {
-		at = now // a clock ahead of this one revokes no more than up to now
+	if at.IsZero() {
+		at = now
 	}
+	// A time after now, from a node whose clock runs ahead, is taken as it
+	// is: the store compares it with issue times from that clock, and so
+	// must the connections and attempts ended or refused here.
 	r.forgetOld(now)
 	if rev.Subject != "" {
 		// Credentials issued after the revocation are not covered, even

@@ -760,3 +760,36 @@ func TestLateRevocationSparesLaterCredentials(t *testing.T) {
 		}
 	})
 }
+
+// TestRevocationFromAClockAheadEndsWhatItCovers: node A, issuer and
+// revoker, runs 2 s ahead of this node B. alice's credential is issued by
+// A at B+1 s; A revokes alice at B+2 s (the store, then the bus). The store
+// refuses the credential, issued before the revocation, and B ends its
+// connection as well; B took the revocation's time as its own now and
+// spared it.
+func TestRevocationFromAClockAheadEndsWhatItCovers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newRevocations()
+		bus := &heldBus{}
+		v := verifier()
+		v.Set("alice-ahead", wsauth.Principal{Subject: "alice", IssuedAt: time.Now().Add(time.Second)})
+		b := newNode(t, store, bus, v, wsauth.FirstMessage{}, nil)
+		ctx := vctx(t)
+		c := b.dial(t, "alice-ahead")
+		defer c.CloseNow()
+		revokedAt := time.Now().Add(2 * time.Second) // A's clock
+		if err := store.RevokeSubject(ctx, "alice", revokedAt); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := store.Check(ctx, [2]ticket.Key{}, "alice")
+		if !st.Refuses(time.Now().Add(time.Second)) {
+			t.Fatal("setup: the store does not refuse the credential")
+		}
+		bus.send(ticket.Revocation{Subject: "alice", Reason: "logged out", At: revokedAt})
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if code, _ := closeOf(cctx, c); code != transport.CloseUnauthenticated {
+			t.Fatalf("connection of a credential issued before the revocation (the store refuses it): closed %v, want 4401", code)
+		}
+	})
+}
