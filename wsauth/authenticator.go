@@ -96,7 +96,8 @@ type Authenticator struct {
 }
 
 // New returns an Authenticator that checks credentials with v, carried as
-// strategy s says (Query, Subprotocol, FirstMessage or PerMessage),
+// strategy s says (Query, Subprotocol, Header, Cookie, FirstMessage or
+// PerMessage),
 // configured by opts, which may be nil. It panics if v or s is nil, which
 // can only be a programming error.
 func New(v Verifier, s Strategy, opts *Options) *Authenticator {

@@ -29,6 +29,7 @@ type Conn struct {
 
 // Message is one frame read from a Conn.
 type Message struct {
+	// Type is the frame's type, text or binary.
 	Type websocket.MessageType
 	// Data is the payload; in per-message mode, the envelope's data.
 	Data []byte

@@ -42,7 +42,10 @@ const (
 // expired, revoked, or the refusal reason of a later credential that ended
 // it.
 type Event struct {
-	Kind   EventKind
+	// Kind is what happened.
+	Kind EventKind
+	// Reason is the stable label of why, as listed above; empty for
+	// EventAuthenticated and EventRefreshed.
 	Reason string
 	// Subject is who the connection is authenticated as; empty when an
 	// attempt was refused before that was known.

@@ -19,8 +19,7 @@ func main() {
 		}
 		return ticket.Ticket{}, nil // no subject: 401
 	}})
-	auth := wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.Query{}, nil)
-	http.Handle("/ws", wsauth.Handler(auth, func(ctx context.Context, c *wsauth.Conn) {
+	http.Handle("/ws", wsauth.Handler(wsauth.New(wsauth.Tickets(&ticket.Redeemer{Store: store}, nil), wsauth.Query{}, nil), func(ctx context.Context, c *wsauth.Conn) {
 		for m, err := c.Read(ctx); err == nil; m, err = c.Read(ctx) {
 			c.Write(ctx, m.Type, append([]byte(m.Principal.Subject+": "), m.Data...))
 		}
