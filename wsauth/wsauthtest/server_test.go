@@ -68,3 +68,31 @@ func TestMemServerLeftOpenConn(t *testing.T) {
 		t.Fatalf("a MemServer test that leaves a client connection open fails after its cleanup: %s", line)
 	}
 }
+
+// TestServerCleanupOfAPushOnlyHandler: a handler that only pushes, waiting
+// on its context, does not learn that its client left until it writes;
+// the Server's cleanup closes the connection and does not wait for such a
+// handler, nor fail the test for it (it waited 10 s, then failed it).
+func TestServerCleanupOfAPushOnlyHandler(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop) // the handler's next "write", for the leak check
+	var inner *testing.T
+	t.Run("user test", func(t *testing.T) {
+		inner = t
+		v := wsauthtest.NewVerifier(map[string]wsauth.Principal{"a": {Subject: "alice"}})
+		srv := wsauthtest.NewServer(t, wsauth.New(v, wsauth.Query{}, nil), func(ctx context.Context, c *wsauth.Conn) {
+			select {
+			case <-ctx.Done():
+			case <-stop:
+			}
+		})
+		c, _, err := srv.DialQuery(context.Background(), "/", "a", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.CloseNow()
+	})
+	if inner.Failed() {
+		t.Fatal("the Server's cleanup failed a test whose handler only pushes")
+	}
+}
