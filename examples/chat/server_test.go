@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -992,6 +993,17 @@ func TestRetriedLogoutClosesOtherNodes(t *testing.T) {
 	a, clientA := newRedisNode()
 	b, _ := newRedisNode()
 	a.srv.reg = wsauth.NewRegistry(a.srv.revs, &firstPublishFails{Bus: redisstore.NewBus(clientA, nil)})
+	// The store's revocation list starts before the logins, which are in
+	// a later millisecond: it refuses what was issued up to its start, and
+	// the nodes' Listens would start it on a goroutine of their own, at a
+	// moment of its choosing.
+	st, err := a.srv.revs.Check(testCtx(t), [2]ticket.Key{}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !time.Now().Truncate(time.Millisecond).After(st.Since) {
+		runtime.Gosched()
+	}
 
 	alice, bob := a.login(t, "alice"), a.login(t, "bob")
 	aliceOnB := b.mustDial(t, "query", alice, "general") // a ticket socket: no expiry
