@@ -29,23 +29,24 @@ func (e *handshakeError) answer(w http.ResponseWriter, r *http.Request) {
 		h.Set("Upgrade", "websocket")
 		h.Set("Sec-WebSocket-Version", "13")
 	}
-	closeUnreadBody(w, r)
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerTimeout))
-	http.Error(w, refusals[kindUpgrade].text, e.status)
+	writeRefusal(w, r, e.status, refusals[kindUpgrade].text)
 }
 
-// closeUnreadBody makes net/http close an HTTP/1 connection after the
-// refusal of a request that announces a body, and not read that body:
-// net/http reads up to 256 KiB of an unread body, with no deadline, once
-// the handler returns, so a client that announces one and sends nothing
-// would hold the connection for as long as it liked. HTTP/2 reads no
-// unread body (it resets the stream), and would take Connection: close
-// as a GOAWAY for every stream of the connection.
-func closeUnreadBody(w http.ResponseWriter, r *http.Request) {
+// writeRefusal answers r with an HTTP refusal, within answerTimeout. It
+// also makes net/http close an HTTP/1 connection whose request announces
+// a body, and not read that body: net/http reads up to 256 KiB of an
+// unread body, with no deadline, once the handler returns, so a client
+// that announces one and sends nothing would hold the connection for as
+// long as it liked. HTTP/2 reads no unread body (it resets the stream),
+// and would take Connection: close as a GOAWAY for every stream of the
+// connection.
+func writeRefusal(w http.ResponseWriter, r *http.Request, status int, text string) {
 	if r.ProtoMajor == 1 && r.ContentLength != 0 { // -1: chunked, or unknown
 		w.Header().Set("Connection", "close")
 		http.NewResponseController(w).SetReadDeadline(time.Now())
 	}
+	boundAnswer(w)
+	http.Error(w, text, status)
 }
 
 // checkHandshake refuses r if it is not a WebSocket opening handshake:

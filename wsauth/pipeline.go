@@ -400,9 +400,7 @@ func (at *attempt) refuse(err error, settled bool) error {
 		at.sock.Close(row.code, row.text)
 	default:
 		report(row.status)
-		closeUnreadBody(at.w, at.r)
-		boundAnswer(at.w)
-		http.Error(at.w, row.text, row.status)
+		writeRefusal(at.w, at.r, row.status, row.text)
 	}
 	return err
 }
