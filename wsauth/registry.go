@@ -238,11 +238,11 @@ func (r *Registry) apply(rev ticket.Revocation) {
 	if rev.Subject != "" {
 		// Credentials issued after the revocation are not covered, even
 		// when the bus brings it late.
-		if prev, ok := r.subjects[rev.Subject]; !ok || at.After(prev.at) {
-			r.subjects[rev.Subject] = subjectRevoked{at: at, applied: now}
-		} else {
-			r.subjects[rev.Subject] = subjectRevoked{at: prev.at, applied: now}
+		latest := at
+		if prev, ok := r.subjects[rev.Subject]; ok && prev.at.After(at) {
+			latest = prev.at
 		}
+		r.subjects[rev.Subject] = subjectRevoked{at: latest, applied: now}
 	}
 	if rev.ID != (ticket.Key{}) {
 		r.ids[rev.ID] = now
