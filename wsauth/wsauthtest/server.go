@@ -42,8 +42,8 @@ func NewServer(t testing.TB, a *wsauth.Authenticator, fn func(ctx context.Contex
 // NewHandlerServer serves h, for tests with their own routing.
 func NewHandlerServer(t testing.TB, h http.Handler) *Server {
 	t.Helper()
-	tr := &tracked{h: h, conns: map[net.Conn]struct{}{}}
-	hs := httptest.NewUnstartedServer(tr)
+	tr := &tracked{conns: map[net.Conn]struct{}{}}
+	hs := httptest.NewUnstartedServer(h)
 	hs.Config.ConnState = tr.connState
 	hs.Start()
 	t.Cleanup(func() {
@@ -53,19 +53,16 @@ func NewHandlerServer(t testing.TB, h http.Handler) *Server {
 	return &Server{URL: "ws" + strings.TrimPrefix(hs.URL, "http"), HTTP: hs, Client: hs.Client()}
 }
 
-// tracked serves h and, when the test ends, closes the connections h
-// hijacked, which httptest.Server.Close and http.Server.Close leave open:
-// a WebSocket left open by the test would keep its handler serving after
-// it, and in a synctest bubble a handler blocked reading it would make the
-// bubble deadlock. A handler that never reads learns of the close at its
-// next write.
+// tracked keeps the connections a server's handler hijacked, to close
+// them when the test ends, as httptest.Server.Close and http.Server.Close
+// do not: a WebSocket left open by the test would keep its handler
+// serving after it, and in a synctest bubble a handler blocked reading it
+// would make the bubble deadlock. A handler that never reads learns of
+// the close at its next write.
 type tracked struct {
-	h     http.Handler
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 }
-
-func (tr *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) { tr.h.ServeHTTP(w, r) }
 
 func (tr *tracked) connState(c net.Conn, s http.ConnState) {
 	if s == http.StateHijacked {
@@ -92,8 +89,8 @@ func (tr *tracked) close() {
 func NewMemServer(t testing.TB, h http.Handler) *Server {
 	t.Helper()
 	l := memnet.Listen(nil, nil)
-	tr := &tracked{h: h, conns: map[net.Conn]struct{}{}}
-	hs := &http.Server{Handler: tr, ConnState: tr.connState}
+	tr := &tracked{conns: map[net.Conn]struct{}{}}
+	hs := &http.Server{Handler: h, ConnState: tr.connState}
 	go hs.Serve(l)
 	c := l.Client(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	t.Cleanup(func() {
