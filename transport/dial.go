@@ -21,7 +21,8 @@ func DialQuery(ctx context.Context, rawURL, ticket string, opts *websocket.DialO
 	if err != nil {
 		return nil, nil, err
 	}
-	c, resp, err := websocket.Dial(ctx, u, dialOptions(opts))
+	o := dialOptions(opts)
+	c, resp, err := websocket.Dial(ctx, u, &o)
 	if err != nil {
 		return nil, resp, redact(fmt.Errorf("transport: dial with query ticket: %w", err), secretForms(ticket)...)
 	}
@@ -40,7 +41,7 @@ func DialSubprotocol(ctx context.Context, rawURL, cred string, app []string, opt
 	if err := wire.CheckCredential("subprotocol", cred); err != nil {
 		return nil, nil, err
 	}
-	o := *dialOptions(opts)
+	o := dialOptions(opts)
 	apps := slices.Concat(app, o.Subprotocols)
 	for i, p := range apps {
 		if p == "" || firstNonToken(p) >= 0 || isCredentialEntry(p) {
@@ -75,7 +76,8 @@ func DialFirstMessage(ctx context.Context, rawURL, token string, opts *websocket
 	if err != nil {
 		return nil, AuthOK{}, err
 	}
-	c, _, err := websocket.Dial(ctx, rawURL, dialOptions(opts))
+	o := dialOptions(opts)
+	c, _, err := websocket.Dial(ctx, rawURL, &o)
 	if err != nil {
 		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for first-message auth: %w", err), secretForms(token)...)
 	}
@@ -101,7 +103,8 @@ func DialPerMessage(ctx context.Context, rawURL, token string, data json.RawMess
 	if err != nil {
 		return nil, AuthOK{}, err
 	}
-	c, _, err := websocket.Dial(ctx, rawURL, dialOptions(opts))
+	o := dialOptions(opts)
+	c, _, err := websocket.Dial(ctx, rawURL, &o)
 	if err != nil {
 		return nil, AuthOK{}, redact(fmt.Errorf("transport: dial for per-message auth: %w", err), secretForms(token)...)
 	}
@@ -158,7 +161,7 @@ func Refresh(ctx context.Context, c *websocket.Conn, token string) error {
 // (net/http drops only Authorization and Cookie, and only towards another
 // host, even from wss to ws), and the in-band helpers would then send
 // their token to wherever it led. A 3xx answer is the dial's error.
-func dialOptions(opts *websocket.DialOptions) *websocket.DialOptions {
+func dialOptions(opts *websocket.DialOptions) websocket.DialOptions {
 	var o websocket.DialOptions
 	if opts != nil {
 		o = *opts
@@ -169,7 +172,7 @@ func dialOptions(opts *websocket.DialOptions) *websocket.DialOptions {
 	}
 	hc.CheckRedirect = followNoRedirect
 	o.HTTPClient = &hc
-	return &o
+	return o
 }
 
 func followNoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -43,7 +43,7 @@ func DialHeader(ctx context.Context, rawURL, token string, opts *websocket.DialO
 	if err := wire.CheckCredential("header", token); err != nil {
 		return nil, nil, err
 	}
-	o := *dialOptions(opts)
+	o := dialOptions(opts)
 	o.HTTPHeader = o.HTTPHeader.Clone()
 	if o.HTTPHeader == nil {
 		o.HTTPHeader = http.Header{}
