@@ -301,27 +301,55 @@ func TestStalledWriterDoesNotPinTheConnection(t *testing.T) {
 // the connection instead, so the client reads its refusal at once and the
 // connection is gone. An HTTP/1.0 request is refused the same way before
 // its credential is read: the libraries refuse it after the credential
-// had been spent.
+// had been spent. On every route, through Handler and, for the handshake
+// strategies, Middleware.
 func TestRefusalOfAnUnsentBodyIsBounded(t *testing.T) {
-	cases := []struct {
-		name, request string
-		status        int
-		reason        string // of the refused event
-	}{
-		{"Content-Length", rawws.Upgrade("/?ticket=alice-token") + "Content-Length: 100\r\n\r\n", http.StatusBadRequest, "upgrade"},
-		{"chunked", rawws.Upgrade("/?ticket=alice-token") + "Transfer-Encoding: chunked\r\n\r\n", http.StatusBadRequest, "upgrade"},
+	const same = "Origin: http://wsauth.test\r\n" // the Cookie strategy needs one
+	cases := []unsentBody{
+		{"Content-Length", rawws.Upgrade("/?ticket=alice-token") + same + "Content-Length: 100\r\n\r\n", http.StatusBadRequest, "upgrade"},
+		{"chunked", rawws.Upgrade("/?ticket=alice-token") + same + "Transfer-Encoding: chunked\r\n\r\n", http.StatusBadRequest, "upgrade"},
 		{"cross-origin", rawws.Upgrade("/?ticket=alice-token") + "Origin: https://evil.example\r\nContent-Length: 100\r\n\r\n", http.StatusForbidden, "origin"},
-		{"HTTP/1.0", strings.Replace(rawws.Upgrade("/?ticket=alice-token"), "HTTP/1.1", "HTTP/1.0", 1) + "\r\n", http.StatusUpgradeRequired, "upgrade"},
+		{"HTTP/1.0", strings.Replace(rawws.Upgrade("/?ticket=alice-token"), "HTTP/1.1", "HTTP/1.0", 1) + same + "\r\n", http.StatusUpgradeRequired, "upgrade"},
 	}
+	handler := func(a *wsauth.Authenticator) http.Handler { return wsauth.Handler(a, echo) }
+	for _, rt := range allRoutes {
+		runUnsentBody(t, rt.name+"/Handler", rt.strategy, handler, cases)
+		if mw, ok := middlewareOf(rt.strategy); ok {
+			runUnsentBody(t, rt.name+"/Middleware", rt.strategy, mw, cases)
+		}
+	}
+}
+
+// middlewareOf returns a maker of Middleware over a next that must never
+// run, for a handshake strategy; false for the in-band ones, which
+// Middleware refuses.
+func middlewareOf(s wsauth.Strategy) (func(*wsauth.Authenticator) http.Handler, bool) {
+	ok := func() (ok bool) {
+		defer func() { ok = recover() == nil }()
+		wsauth.New(verifier(), s, nil).Middleware(http.NotFoundHandler())
+		return
+	}()
+	return func(a *wsauth.Authenticator) http.Handler { return a.Middleware(http.NotFoundHandler()) }, ok
+}
+
+// unsentBody is a request of TestRefusalOfAnUnsentBodyIsBounded and its
+// refusal.
+type unsentBody struct {
+	name, request string
+	status        int
+	reason        string // of the refused event
+}
+
+func runUnsentBody(t *testing.T, name string, s wsauth.Strategy, serve func(*wsauth.Authenticator) http.Handler, cases []unsentBody) {
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(name+"/"+tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				v := verifier()
 				var ev events
-				a := wsauth.New(v, wsauth.Query{}, &wsauth.Options{Events: ev.hook})
+				a := wsauth.New(v, s, &wsauth.Options{Events: ev.hook})
 				closed := make(chan struct{})
 				srv := &http.Server{
-					Handler: wsauth.Handler(a, echo),
+					Handler: serve(a),
 					ConnState: func(_ net.Conn, s http.ConnState) {
 						if s == http.StateClosed {
 							close(closed)
