@@ -266,7 +266,7 @@ func TestMiddlewareRefusals(t *testing.T) {
 
 // TestMiddlewareNextThatDoesNotUpgrade: a next that answers over HTTP, or
 // panics (net/http recovers it), before it hijacks ends its session: one
-// EventClosed for the EventAuthenticated, nothing left registered.
+// EventClosed for the EventAuthenticated (the end unregisters it).
 func TestMiddlewareNextThatDoesNotUpgrade(t *testing.T) {
 	for _, panics := range []bool{false, true} {
 		name := "returns"
