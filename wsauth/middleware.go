@@ -45,11 +45,14 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		s := &session{}
 		s.init(a, at.values(), at.peer.Addr, at.start, at.p)
 		s.cut = true
-		if at.admit(&s.life) != nil {
+		err = at.admit(&s.life)
+		protocol := at.protocol
+		at.release()
+		if err != nil {
 			return
 		}
-		if at.protocol != "" {
-			r.Header["Sec-Websocket-Protocol"] = []string{at.protocol}
+		if protocol != "" {
+			r.Header["Sec-Websocket-Protocol"] = []string{protocol}
 		}
 		// The success answer has a deadline, as Accept's does: a library
 		// that writes the 101 before hijacking (coder/websocket) writes it

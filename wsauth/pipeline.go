@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -48,6 +49,19 @@ type attempt struct {
 	vals     context.Context // values, made once
 }
 
+// attempts holds attempts for reuse. A handshake's short-lived objects
+// leave holes, at the next collection, in the spans that hold the
+// connections' long-lived ones of their size (BENCHMARKS.md, section
+// 4): an attempt reused allocates nothing.
+var attempts = sync.Pool{New: func() any { return new(attempt) }}
+
+// release returns at to attempts, cleared: nothing refers to an attempt
+// once Accept or Middleware is done with it.
+func (at *attempt) release() {
+	*at = attempt{}
+	attempts.Put(at)
+}
+
 // values returns the request's context without its cancellation: once
 // upgraded, the request's context says nothing of the client, and a
 // router's request timeout may have ended it. One per attempt: the
@@ -74,20 +88,19 @@ func (a *Authenticator) Accept(w http.ResponseWriter, r *http.Request) (*Conn, e
 		return nil, err
 	}
 	c, err := at.register()
+	if err == nil && at.sock == nil {
+		err = at.answer(c)
+	}
+	if err == nil {
+		err = at.confirm(c)
+	}
+	at.release()
 	if err != nil {
 		return nil, err
 	}
-	if at.sock == nil {
-		if err := at.answer(c); err != nil {
-			return nil, err
-		}
-	}
-	if err := at.confirm(c); err != nil {
-		return nil, err
-	}
 	if breaks.RegisterLate.Load() {
-		at.a.registry.addLate(&c.life, c.principal.Load())
-		at.a.emitAuthenticated(&c.life)
+		a.registry.addLate(&c.life, c.principal.Load())
+		a.emitAuthenticated(&c.life)
 	}
 	return c, nil
 }
@@ -128,17 +141,24 @@ func (at *attempt) admit(l *life) error {
 // returns the attempt with its accepted principal and credential. Its
 // frame stays small: the in-band strategies write the 101 under carry.
 func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*attempt, error) {
-	at := &attempt{a: a, w: w, r: r, start: time.Now()}
+	// Released attempts are zero. Set field by field: a composite
+	// literal would be built in this frame first, under the 101's write.
+	at := attempts.Get().(*attempt)
+	at.a, at.w, at.r, at.start = a, w, r, time.Now()
 	if err := at.screen(); err != nil {
+		at.release()
 		return nil, err
 	}
 	// Credential, from the carrier.
 	at.carried = true
 	cred, err := a.strategy.carry(at)
 	if err != nil {
-		return nil, at.refuse(err, false)
+		err = at.refuse(err, false)
+		at.release()
+		return nil, err
 	}
 	if err := at.check(cred); err != nil {
+		at.release()
 		return nil, err
 	}
 	return at, nil
