@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ParseControl parses a control frame {"type":T,"token":C}: exactly one
@@ -37,9 +39,8 @@ func ParseControl(b []byte) (typ, token string, err error) {
 			if err != nil {
 				return "", "", err
 			}
-			// val is valid JSON; Unmarshal undoes any escapes in a string
-			// and rejects anything else.
-			if val[0] != '"' || json.Unmarshal(val, &typ) != nil {
+			var ok bool
+			if typ, ok = controlType(val); !ok {
 				return "", "", s.errorf("type is not a string")
 			}
 		case keyIs(key, esc, "token"):
@@ -63,4 +64,29 @@ func ParseControl(b []byte) (typ, token string, err error) {
 		return typ, "", fmt.Errorf("transport: control: missing or empty token: %w", ErrNoCredential)
 	}
 	return typ, string(tok), nil
+}
+
+// controlType reads a control frame's type from val, a JSON value already
+// scanned as valid, as encoding/json would. A string without escapes in
+// valid UTF-8 is its own text, and one of the protocol's types is read
+// without a copy; anything else goes to encoding/json, which undoes
+// escapes, replaces invalid UTF-8 and refuses what is not a string.
+func controlType(val []byte) (string, bool) {
+	if val[0] != '"' {
+		return "", false
+	}
+	if in := val[1 : len(val)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		switch string(in) {
+		case "auth":
+			return "auth", true
+		case "refresh":
+			return "refresh", true
+		}
+		return string(in), true
+	}
+	var typ string
+	if json.Unmarshal(val, &typ) != nil {
+		return "", false
+	}
+	return typ, true
 }
