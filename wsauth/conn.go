@@ -2,13 +2,13 @@ package wsauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wsauth/wsauth/internal/wire"
 	"github.com/wsauth/wsauth/transport"
 )
 
@@ -182,12 +182,9 @@ func (c *Conn) sendNotice(exp time.Time) {
 	c.sock.Write(ctx, websocket.MessageText, b)
 }
 
-// writeControl writes a server control frame within answerTimeout.
-func (c *Conn) writeControl(ctx context.Context, v json.Marshaler) error {
-	b, err := v.MarshalJSON()
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
+// writeAuthOK writes auth_ok for p within answerTimeout.
+func (c *Conn) writeAuthOK(ctx context.Context, p *Principal) error {
+	b := wire.AppendAuthOK(make([]byte, 0, 80+len(p.Subject)), p.Subject, p.ExpiresAt)
 	if cn, ok := c.sock.(closeNower); ok {
 		// coder/websocket keeps the context of the last write for the
 		// life of the connection: bounding the write with a timer rather

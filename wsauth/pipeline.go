@@ -11,7 +11,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/wsauth/wsauth/internal/breaks"
 	"github.com/wsauth/wsauth/ticket"
-	"github.com/wsauth/wsauth/transport"
 )
 
 // answerTimeout bounds every write wsauth makes itself before and during
@@ -247,8 +246,7 @@ func (at *attempt) confirm(c *Conn) error {
 		return fmt.Errorf("wsauth: answer: %w", fail(kindRevoked, nil))
 	}
 	if at.a.strategy.inBand() {
-		p := c.principal.Load()
-		if err := c.writeControl(c.values(), transport.AuthOK{Subject: p.Subject, ExpiresAt: p.ExpiresAt}); err != nil {
+		if err := c.writeAuthOK(c.values(), c.principal.Load()); err != nil {
 			c.endByPeer("gone", 0) // closes the socket
 			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
 		}
