@@ -196,9 +196,9 @@ func (at *attempt) screen() error {
 func (at *attempt) check(cred string) error {
 	ctx := at.r.Context()
 	if at.sock != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(at.values(), answerTimeout)
-		defer cancel()
+		cc := newCheckContext(at.values(), answerTimeout)
+		defer cc.end(context.Canceled)
+		ctx = cc
 	}
 	p, ids, epoch, err := at.a.check(ctx, at.peer, cred, nil)
 	if err != nil {

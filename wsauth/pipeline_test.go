@@ -3,6 +3,7 @@ package wsauth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -566,5 +567,46 @@ func TestRefusalOverHTTP2KeepsTheConnection(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("HTTP/2 connections opened: %d, want 1: the refusal of a POST with a body sent GOAWAY on the shared connection", n)
+	}
+}
+
+// TestUpgradedChecksHaveADeadline is the attack of a credential whose
+// check never ends (a verifier or store that hangs) on the strategies
+// that check it after the upgrade: the check's context ends at the
+// answer's deadline, 10 s, whether the verifier waits on Done or only
+// asks Err, and the client is refused with 1011.
+func TestUpgradedChecksHaveADeadline(t *testing.T) {
+	for _, rt := range []route{firstMessageRoute, perMessageRoute} {
+		for _, waits := range []string{"Done", "Err"} {
+			t.Run(rt.name+"/"+waits, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					var took atomic.Int64
+					v := wsauth.VerifierFunc(func(ctx context.Context, _ string, _ wsauth.Peer) (wsauth.Principal, error) {
+						start := time.Now()
+						if waits == "Done" {
+							<-ctx.Done()
+						} else {
+							for ctx.Err() == nil {
+								time.Sleep(time.Second)
+							}
+						}
+						took.Store(int64(time.Since(start)))
+						return wsauth.Principal{}, fmt.Errorf("%w: %w", wsauth.ErrUnavailable, ctx.Err())
+					})
+					n := newVNet(t, wsauth.Handler(wsauth.New(v, rt.strategy, nil), echo))
+					c, out := rt.dial(vctx(t), vURL, "alice-token", n.opts())
+					if c != nil {
+						c.CloseNow()
+						t.Fatal("a check that never ended accepted the connection")
+					}
+					if out.code != websocket.StatusInternalError {
+						t.Errorf("refused with %v, want 1011", out)
+					}
+					if d := time.Duration(took.Load()); d != 10*time.Second {
+						t.Errorf("the check ended after %v, want 10s", d)
+					}
+				})
+			})
+		}
 	}
 }

@@ -1,0 +1,82 @@
+package wsauth
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// checkContext is the context of an upgraded attempt's checks (the
+// in-band strategies'): the request's values, and a deadline. It is
+// context.WithTimeout made lazily: its Done channel and timer exist only
+// once Done is asked for. The built-in Verifier and memstore only ask
+// Err, and the short-lived timer and contexts of every handshake leave
+// holes in the spans of the connections' long-lived objects of their
+// sizes (BENCHMARKS.md, section 4).
+type checkContext struct {
+	context.Context // the values; never done
+	deadline        time.Time
+
+	mu    sync.Mutex
+	done  chan struct{} // made by Done; closed once err is set
+	timer *time.Timer   // closes done at the deadline
+	err   error         // context.DeadlineExceeded or context.Canceled, once
+}
+
+func newCheckContext(values context.Context, d time.Duration) *checkContext {
+	return &checkContext{Context: values, deadline: time.Now().Add(d)}
+}
+
+func (c *checkContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *checkContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		switch d := time.Until(c.deadline); {
+		case c.err != nil:
+			close(c.done)
+		case d <= 0:
+			c.endLocked(context.DeadlineExceeded)
+		default:
+			c.timer = time.AfterFunc(d, c.expire)
+		}
+	}
+	return c.done
+}
+
+// Err reads the clock itself, so that a context nobody asked Done of
+// still ends at its deadline; it closes done then, as the contract of
+// Err wants done closed once Err is not nil.
+func (c *checkContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil && !time.Now().Before(c.deadline) {
+		c.endLocked(context.DeadlineExceeded)
+	}
+	return c.err
+}
+
+func (c *checkContext) String() string { return "wsauth check context" }
+
+func (c *checkContext) expire() { c.end(context.DeadlineExceeded) }
+
+// end ends c with err, unless it has ended already.
+func (c *checkContext) end(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.endLocked(err)
+	}
+}
+
+func (c *checkContext) endLocked(err error) {
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
