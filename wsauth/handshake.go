@@ -65,10 +65,12 @@ func checkHandshake(r *http.Request) error {
 		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "Connection has no upgrade"})
 	case !headerHasToken(r.Header, "Upgrade", "websocket"):
 		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "Upgrade is not websocket"})
-	case r.Header.Get("Sec-WebSocket-Version") != "13":
+	// Header names are spelt canonically: another spelling is
+	// canonicalised, which allocates, on every handshake.
+	case r.Header.Get("Sec-Websocket-Version") != "13":
 		return fail(kindUpgrade, &handshakeError{http.StatusUpgradeRequired, "Sec-WebSocket-Version is not 13"})
 	}
-	key := r.Header.Values("Sec-WebSocket-Key")
+	key := r.Header.Values("Sec-Websocket-Key")
 	if len(key) != 1 {
 		return fail(kindUpgrade, &handshakeError{http.StatusBadRequest, "Sec-WebSocket-Key missing or repeated"})
 	}

@@ -63,7 +63,10 @@ func stripQuery(r *http.Request, name string) {
 		return
 	}
 	raw := r.URL.RawQuery
-	kept, dropped := make([]byte, 0, len(raw)), false
+	// kept is made once a parameter is kept: a query of the credential
+	// alone, the usual one, allocates nothing.
+	var kept []byte
+	dropped := false
 	for rest := raw; rest != ""; {
 		var part string
 		part, rest, _ = strings.Cut(rest, "&")
@@ -84,7 +87,9 @@ func stripQuery(r *http.Request, name string) {
 		if part == "" {
 			continue
 		}
-		if len(kept) > 0 {
+		if kept == nil {
+			kept = make([]byte, 0, len(raw))
+		} else {
 			kept = append(kept, '&')
 		}
 		kept = append(kept, part...)
