@@ -84,8 +84,15 @@ func FromSubprotocol(h http.Header) (cred string, offered []string, err error) {
 	if len(encoded) > b64.EncodedLen(MaxCredentialLen) {
 		return "", offered, fmt.Errorf("transport: subprotocol: credential longer than %d bytes: %w", MaxCredentialLen, ErrMalformed)
 	}
-	// One buffer for the encoded input and the decoded output.
-	buf := make([]byte, len(encoded)+b64.DecodedLen(len(encoded)))
+	// One buffer for the encoded input and the decoded output, on the
+	// stack when a ticket's entry fits.
+	var stack [256]byte
+	buf := stack[:0]
+	if n := len(encoded) + b64.DecodedLen(len(encoded)); n <= len(stack) {
+		buf = stack[:n]
+	} else {
+		buf = make([]byte, n)
+	}
 	src, dst := buf[:len(encoded)], buf[len(encoded):]
 	copy(src, encoded)
 	m, err := b64.Decode(dst, src)
