@@ -18,7 +18,9 @@ var idEncoding = base64.RawURLEncoding.Strict()
 func NewID() (id string, key Key) {
 	var b [idBytes]byte
 	rand.Read(b[:]) // never returns an error; it crashes the program instead.
-	return idEncoding.EncodeToString(b[:]), sha256.Sum256(b[:])
+	var enc [IDLen]byte
+	idEncoding.Encode(enc[:], b[:])
+	return string(enc[:]), sha256.Sum256(b[:])
 }
 
 // KeyOf validates a presented ticket ID and returns its store key. Anything

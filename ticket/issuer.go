@@ -87,6 +87,10 @@ func (iss *Issuer) Issue(ctx context.Context, t Ticket) (string, Ticket, error) 
 	return id, t, nil
 }
 
+// defaultCrossOrigin is the protection of an Issuer without one: the
+// zero value, which Check only reads.
+var defaultCrossOrigin http.CrossOriginProtection
+
 // issueResponse is the JSON body of a successful ServeHTTP.
 type issueResponse struct {
 	Ticket    string    `json:"ticket"`
@@ -104,7 +108,7 @@ func (iss *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cop := iss.CrossOrigin
 	if cop == nil {
-		cop = &http.CrossOriginProtection{}
+		cop = &defaultCrossOrigin
 	}
 	if err := cop.Check(r); err != nil {
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
