@@ -182,16 +182,21 @@ func (c *Conn) sendNotice(exp time.Time) {
 	c.sock.Write(ctx, websocket.MessageText, b)
 }
 
-// writeAuthOK writes auth_ok for p within answerTimeout.
-func (c *Conn) writeAuthOK(ctx context.Context, p *Principal) error {
+// writeAuthOK writes auth_ok for p within answerTimeout, with dl, if
+// not nil, the attempt's deadline of its first read.
+func (c *Conn) writeAuthOK(ctx context.Context, p *Principal, dl *deadline) error {
 	b := wire.AppendAuthOK(make([]byte, 0, 80+len(p.Subject)), p.Subject, p.ExpiresAt)
-	if cn, ok := c.sock.(closeNower); ok {
+	if _, ok := c.sock.(closeNower); ok {
 		// coder/websocket keeps the context of the last write for the
-		// life of the connection: bounding the write with a timer rather
-		// than a derived context keeps nothing more alive. A write still
-		// running at the deadline is ended as the context would end it.
-		t := time.AfterFunc(answerTimeout, func() { cn.CloseNow() })
-		defer t.Stop()
+		// life of the connection: bounding the write with a deadline
+		// rather than a derived context keeps nothing more alive. A
+		// write still running at the deadline is ended as the context
+		// would end it.
+		if dl == nil || dl.sock != c.sock {
+			dl = &deadline{sock: c.sock}
+		}
+		dl.arm(answerTimeout, true)
+		defer dl.stop()
 		return c.sock.Write(ctx, websocket.MessageText, b)
 	}
 	ctx, cancel := context.WithTimeout(ctx, answerTimeout)

@@ -46,6 +46,7 @@ type attempt struct {
 	epoch    uint64          // ... and the Registry's catch-up epoch before its store check
 	cred     string          // ... with this credential
 	vals     context.Context // values, made once
+	dl       *deadline       // the first read's, stopped in time; for auth_ok
 }
 
 // attempts holds attempts for reuse. A handshake's short-lived objects
@@ -246,7 +247,7 @@ func (at *attempt) confirm(c *Conn) error {
 		return fmt.Errorf("wsauth: answer: %w", fail(kindRevoked, nil))
 	}
 	if at.a.strategy.inBand() {
-		if err := c.writeAuthOK(c.values(), c.principal.Load()); err != nil {
+		if err := c.writeAuthOK(c.values(), c.principal.Load(), at.dl); err != nil {
 			c.endByPeer("gone", 0) // closes the socket
 			return fmt.Errorf("wsauth: answer: auth_ok: %w", err)
 		}
@@ -457,16 +458,15 @@ func (at *attempt) readFirst(timeout time.Duration, limit int64) (websocket.Mess
 	}
 	s := at.sock
 	s.SetReadLimit(limit)
-	timer := time.AfterFunc(timeout, func() {
-		row := refusals[kindTimeout]
-		s.Close(row.code, row.text)
-	})
-	// The deadline is the timer: a context without Done spares coder a
+	at.dl = &deadline{sock: s}
+	at.dl.arm(timeout, false)
+	// The deadline is at.dl: a context without Done spares coder a
 	// watcher per connection.
 	typ, b, err := s.Read(at.values())
-	if !timer.Stop() {
-		// Only this code stops the timer: it has fired, and closed the
+	if !at.dl.stop() {
+		// Only this code stops it: it has fired, and closed the
 		// connection with 4408; what is left of it can go at once.
+		at.dl = nil
 		at.answered = true
 		closeNow(s)
 		return 0, nil, fail(kindTimeout, nil)

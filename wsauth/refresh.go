@@ -71,7 +71,7 @@ func (c *Conn) refresh(ctx context.Context, ctl transport.Control, perr error, r
 		return c.endedErr("refresh")
 	}
 	c.a.emit(c.eventCtx(), Event{Kind: EventRefreshed, Subject: p.Subject, Addr: c.addr})
-	if err := c.writeAuthOK(ctx, &p); err != nil {
+	if err := c.writeAuthOK(ctx, &p, nil); err != nil {
 		return fmt.Errorf("wsauth: refresh: auth_ok: %w", err)
 	}
 	return nil
