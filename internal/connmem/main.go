@@ -9,6 +9,7 @@
 //	go run ./internal/connmem -n 10000 -kinds bare,query -heapprofile /tmp/q.pprof
 //	CONNMEM_PROFILE_RATE=1 go run ./internal/connmem -n 2000 -heapprofile /tmp/hp
 //	CONNMEM_MAXSTACK=8192 GOTRACEBACK=system go run ./internal/connmem -n 1 -kinds query
+//	go run ./internal/connmem -n 10000 -kinds bare,query -spans
 //
 // Each wsauth kind is wsauth.New(verifier, strategy{}, opts) with the
 // strategy's defaults, served by wsauth.Handler; each server handler blocks
@@ -21,6 +22,13 @@
 // soft limit on open files is raised to the hard limit.
 //
 // CONNMEM_MAXSTACK finds what grows a stack (see maxStackEnv).
+//
+// With -spans the server also writes a heap dump with the connections
+// open, and a second table gives, per object size, the bytes per
+// connection of spans that hold no live object, over bare: the free
+// slots the handshake's short-lived objects left among the connections'
+// long-lived ones of their size, which RSS pays for and the heap does
+// not count.
 package main
 
 import (
@@ -36,12 +44,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +63,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsauth/wsauth/internal/heapdump"
 	"github.com/wsauth/wsauth/internal/loadnet"
 	"github.com/wsauth/wsauth/internal/procstat"
 	"github.com/wsauth/wsauth/ticket"
@@ -68,8 +79,11 @@ import (
 // request's context, as coder/websocket's examples do, which registers
 // each Read with it (context.AfterFunc: a map of children and a Done
 // channel per connection); bare-nodone reads with a context without Done,
-// as wsauth's Conn gives the socket for a handler's context.
-var kinds = []string{"bare", "bare-echo", "bare-nodone", "query", "subprotocol", "first-message", "first-message-jwt", "per-message"}
+// as wsauth's Conn gives the socket for a handler's context. bare-http
+// is bare whose clients make one HTTP request first, answered as a
+// ticket request is but with nothing stored: what the ticket kinds' own
+// request costs the server.
+var kinds = []string{"bare", "bare-echo", "bare-nodone", "bare-http", "query", "subprotocol", "first-message", "first-message-jwt", "per-message"}
 
 const keyEnv = "CONNMEM_KEY"
 
@@ -93,6 +107,7 @@ func main() {
 	conc := flag.Int("c", 32, "concurrent dials")
 	settle := flag.Duration("settle", 2*time.Second, "how long the last handlers get to reach their Read before the server is measured")
 	heapProfile := flag.String("heapprofile", "", "write the server's heap profile with the connections open to `file`; the kind is appended when several are measured")
+	spans := flag.Bool("spans", false, "also report, per object size, the bytes of spans that hold no live object, from a heap dump of the server")
 	flag.Parse()
 	if err := procstat.RaiseFileLimit(); err != nil {
 		log.Printf("raising the open file limit: %v", err)
@@ -111,19 +126,38 @@ func main() {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
+	var classes map[uint64]uint64
+	if *spans {
+		var err error
+		if classes, err = heapdump.SizeClasses(goroot()); err != nil {
+			log.Fatalf("-spans: %v", err)
+		}
+	}
 	var rows []result
 	for k := range strings.SplitSeq(*list, ",") {
 		prof := *heapProfile
 		if prof != "" && strings.Contains(*list, ",") {
 			prof += "." + k
 		}
-		r, err := measure(k, *n, *sources, *conc, *settle, key, prof)
+		r, err := measure(k, *n, *sources, *conc, *settle, key, prof, classes)
 		if err != nil {
 			log.Fatalf("%s: %v", k, err)
 		}
 		rows = append(rows, r)
 	}
 	report(os.Stdout, rows)
+	if *spans {
+		fmt.Println()
+		reportSpans(os.Stdout, rows)
+	}
+}
+
+// goroot is the Go tree whose runtime the server was built with.
+func goroot() string {
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	return os.Getenv("GOROOT")
 }
 
 // stats is what the server reports about itself.
@@ -141,6 +175,7 @@ type result struct {
 	n             int
 	before, after stats
 	dial          time.Duration
+	spans         map[uint64]heapdump.Class // with -spans, after
 }
 
 func (r result) per(f func(stats) uint64) float64 {
@@ -178,9 +213,51 @@ func report(w io.Writer, rows []result) {
 	tw.Flush()
 }
 
+// reportSpans writes, for each kind but bare, the bytes per connection
+// of spans that hold no live object, over bare's, in all and for each
+// object size that differs by 16 B or more.
+func reportSpans(w io.Writer, rows []result) {
+	var bare *result
+	for i := range rows {
+		if rows[i].kind == "bare" {
+			bare = &rows[i]
+		}
+	}
+	if bare == nil {
+		fmt.Fprintln(w, "-spans: bare was not measured")
+		return
+	}
+	fmt.Fprintln(w, "unused span bytes per connection over bare, by object size")
+	for _, r := range rows {
+		if r.kind == "bare" {
+			continue
+		}
+		var sizes []uint64
+		for s := range r.spans {
+			sizes = append(sizes, s)
+		}
+		for s := range bare.spans {
+			if _, ok := r.spans[s]; !ok {
+				sizes = append(sizes, s)
+			}
+		}
+		slices.Sort(sizes)
+		var total float64
+		var parts []string
+		for _, s := range sizes {
+			d := (float64(r.spans[s].Unused()) - float64(bare.spans[s].Unused())) / float64(r.n)
+			total += d
+			if d >= 16 || d <= -16 {
+				parts = append(parts, fmt.Sprintf("%d B: %+.0f", s, d))
+			}
+		}
+		fmt.Fprintf(w, "%s: %+.0f (%s)\n", r.kind, total, strings.Join(parts, ", "))
+	}
+}
+
 // measure starts a server of kind, opens n idle connections to it and
 // returns its memory before and after.
-func measure(kind string, n, sources, conc int, settle time.Duration, key []byte, heapProfile string) (result, error) {
+func measure(kind string, n, sources, conc int, settle time.Duration, key []byte, heapProfile string, classes map[uint64]uint64) (result, error) {
 	cmd := exec.Command(os.Args[0], "-serve", "-kind", kind)
 	cmd.Env = append(os.Environ(), keyEnv+"="+hex.EncodeToString(key))
 	cmd.Stderr = os.Stderr
@@ -208,7 +285,7 @@ func measure(kind string, n, sources, conc int, settle time.Duration, key []byte
 	// Stats go over a connection of their own, closed after each call, so
 	// that the server holds nothing for them when it measures.
 	sc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	before, err := getStats(sc, base, "")
+	before, err := getStats(sc, base, "", "")
 	if err != nil {
 		return result{}, err
 	}
@@ -252,18 +329,43 @@ func measure(kind string, n, sources, conc int, settle time.Duration, key []byte
 		c.CloseIdleConnections()
 	}
 	time.Sleep(settle)
-	after, err := getStats(sc, base, heapProfile)
+	var dump string
+	if classes != nil {
+		f, err := os.CreateTemp("", "connmem-"+kind+"-*.heapdump")
+		if err != nil {
+			return result{}, err
+		}
+		f.Close()
+		dump = f.Name()
+		defer os.Remove(dump)
+	}
+	after, err := getStats(sc, base, heapProfile, dump)
 	if err != nil {
 		return result{}, err
 	}
-	return result{kind: kind, n: n, before: before, after: after, dial: dialTime}, nil
+	r := result{kind: kind, n: n, before: before, after: after, dial: dialTime}
+	if dump != "" {
+		f, err := os.Open(dump)
+		if err != nil {
+			return result{}, err
+		}
+		defer f.Close()
+		if r.spans, err = heapdump.Read(f, classes); err != nil {
+			return result{}, fmt.Errorf("heap dump: %w", err)
+		}
+	}
+	return r, nil
 }
 
-func getStats(c *http.Client, base, heapProfile string) (stats, error) {
-	u := base + "/stats"
+func getStats(c *http.Client, base, heapProfile, heapDump string) (stats, error) {
+	q := url.Values{}
 	if heapProfile != "" {
-		u += "?heapprofile=" + heapProfile
+		q.Set("heapprofile", heapProfile)
 	}
+	if heapDump != "" {
+		q.Set("heapdump", heapDump)
+	}
+	u := base + "/stats?" + q.Encode()
 	resp, err := c.Get(u)
 	if err != nil {
 		return stats{}, err
@@ -284,6 +386,10 @@ func dial(kind, base string, hc *http.Client, key []byte, i int) (*websocket.Con
 	switch kind {
 	case "bare", "bare-nodone":
 		c, _, err = websocket.Dial(ctx, ws, opts)
+	case "bare-http":
+		if _, err = fetchTicket(ctx, hc, base, "/hello"); err == nil {
+			c, _, err = websocket.Dial(ctx, ws, opts)
+		}
 	case "bare-echo":
 		if c, _, err = websocket.Dial(ctx, ws, opts); err == nil {
 			if err = c.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`)); err == nil {
@@ -292,7 +398,7 @@ func dial(kind, base string, hc *http.Client, key []byte, i int) (*websocket.Con
 		}
 	case "query", "subprotocol", "first-message":
 		var t string
-		if t, err = fetchTicket(ctx, hc, base); err != nil {
+		if t, err = fetchTicket(ctx, hc, base, "/ticket"); err != nil {
 			return nil, err
 		}
 		switch kind {
@@ -320,8 +426,8 @@ func dial(kind, base string, hc *http.Client, key []byte, i int) (*websocket.Con
 	return c, err
 }
 
-func fetchTicket(ctx context.Context, hc *http.Client, base string) (string, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/ticket", nil)
+func fetchTicket(ctx context.Context, hc *http.Client, base, path string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+path, nil)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
@@ -381,9 +487,19 @@ func runServer(kind string) error {
 		Store:    store,
 		Identify: func(*http.Request) (ticket.Ticket, error) { return ticket.Ticket{Subject: "user"}, nil },
 	})
+	// bare-http's request: answered as the Issuer answers, storing nothing.
+	mux.HandleFunc("POST /hello", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := ticket.NewID()
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(struct {
+			Ticket    string    `json:"ticket"`
+			ExpiresAt time.Time `json:"expires_at"`
+		}{id, time.Now().Add(ticket.DefaultTTL).UTC()})
+	})
 	var ws http.Handler
 	switch kind {
-	case "bare", "bare-nodone":
+	case "bare", "bare-nodone", "bare-http":
 		noDone := kind == "bare-nodone"
 		ws = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, err := websocket.Accept(w, r, nil)
@@ -440,6 +556,12 @@ func runServer(kind string) error {
 				return
 			}
 		}
+		if p := r.FormValue("heapdump"); p != "" {
+			if err := writeHeapDump(p); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
 		json.NewEncoder(w).Encode(s)
 	})
 	// What only the first connection of a process pays: encoding/json
@@ -486,6 +608,15 @@ func readStats() stats {
 		RSS:        procstat.RSS("self"),
 		Goroutines: runtime.NumGoroutine(),
 	}
+}
+
+func writeHeapDump(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	debug.WriteHeapDump(f.Fd())
+	return f.Close()
 }
 
 func writeHeapProfile(path string) error {
