@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -221,27 +222,30 @@ func (v *Verifier) Stable(token string) (string, bool) {
 // doubling it three times with verify's frames on it. A panic (from a
 // Keyfunc) is raised again on the caller's goroutine.
 func (v *Verifier) verifyOffStack(token string) (wsauth.Principal, error) {
-	type result struct {
+	// One allocation for the result and its wait: a channel would be
+	// two, and every short-lived object of a handshake leaves a hole
+	// among the connections' long-lived ones (BENCHMARKS.md).
+	var r struct {
 		p        wsauth.Principal
 		err      error
 		panicked bool
 		value    any
+		done     sync.WaitGroup
 	}
-	done := make(chan result, 1)
+	r.done.Add(1)
 	go func() {
-		var r result
 		defer func() {
 			if r.panicked {
 				r.value = recover()
 			}
-			done <- r
+			r.done.Done()
 		}()
 		r.panicked = true
 		growStack(len(token))
 		r.p, r.err = v.verify(token)
 		r.panicked = false
 	}()
-	r := <-done
+	r.done.Wait()
 	if r.panicked {
 		if r.value == nil {
 			// runtime.Goexit: fail closed, loudly.
