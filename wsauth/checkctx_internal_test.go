@@ -2,6 +2,8 @@ package wsauth
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -96,4 +98,99 @@ func TestCheckContextIsATimeout(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestCheckContextMatchesWithTimeout drives checkContext and
+// context.WithTimeout through the same scripts and compares what every
+// derived context sees at each step.
+func TestCheckContextMatchesWithTimeout(t *testing.T) {
+	type ops struct {
+		name string
+		run  func(ctx context.Context, end func(), snap func(string))
+	}
+	scripts := []ops{
+		{"derive-before-then-deadline", func(ctx context.Context, end func(), snap func(string)) {
+			child, cancel := context.WithCancel(ctx)
+			defer cancel()
+			short, c2 := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer c2()
+			long, c3 := context.WithTimeout(ctx, time.Hour)
+			defer c3()
+			var fired atomic.Bool
+			context.AfterFunc(ctx, func() { fired.Store(true) })
+			cause, c4 := context.WithCancelCause(ctx)
+			defer c4(nil)
+			snap(state("t0", ctx, child, short, long, cause) + fmt.Sprint(fired.Load()))
+			time.Sleep(600 * time.Millisecond)
+			synctest.Wait()
+			snap(state("t0.6", ctx, child, short, long, cause) + fmt.Sprint(fired.Load()))
+			time.Sleep(500 * time.Millisecond)
+			synctest.Wait()
+			snap(state("t1.1", ctx, child, short, long, cause) + fmt.Sprint(fired.Load()))
+			end()
+			synctest.Wait()
+			snap(state("end", ctx, child, short, long, cause) + fmt.Sprint(fired.Load()))
+		}},
+		{"err-only-then-derive-late", func(ctx context.Context, end func(), snap func(string)) {
+			snap(fmt.Sprint(ctx.Err()))
+			time.Sleep(2 * time.Second)
+			synctest.Wait()
+			child, cancel := context.WithCancel(ctx)
+			defer cancel()
+			synctest.Wait()
+			snap(state("late", ctx, child))
+			end()
+		}},
+		{"done-then-end-early", func(ctx context.Context, end func(), snap func(string)) {
+			child, cancel := context.WithCancel(ctx)
+			defer cancel()
+			end()
+			synctest.Wait()
+			snap(state("ended", ctx, child))
+			time.Sleep(2 * time.Second)
+			synctest.Wait()
+			snap(state("after", ctx, child))
+		}},
+		{"derive-after-end", func(ctx context.Context, end func(), snap func(string)) {
+			end()
+			child, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var fired atomic.Bool
+			context.AfterFunc(ctx, func() { fired.Store(true) })
+			synctest.Wait()
+			snap(state("x", ctx, child) + fmt.Sprint(fired.Load()))
+		}},
+	}
+	values := context.WithoutCancel(context.Background())
+	for _, s := range scripts {
+		t.Run(s.name, func(t *testing.T) {
+			var got, want []string
+			synctest.Test(t, func(t *testing.T) {
+				cc := newCheckContext(values, time.Second)
+				s.run(cc, func() { cc.end(context.Canceled) }, func(x string) { got = append(got, x) })
+			})
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(values, time.Second)
+				s.run(ctx, cancel, func(x string) { want = append(want, x) })
+			})
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("checkContext:\n%q\nWithTimeout:\n%q", got, want)
+			}
+		})
+	}
+}
+
+// state is what each of cs says of its end: Done, Err and Cause.
+func state(label string, cs ...context.Context) string {
+	s := label + ":"
+	for _, c := range cs {
+		done := false
+		select {
+		case <-c.Done():
+			done = true
+		default:
+		}
+		s += fmt.Sprintf(" [%v %v %v]", done, c.Err(), context.Cause(c))
+	}
+	return s
 }
