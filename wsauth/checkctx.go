@@ -17,10 +17,11 @@ type checkContext struct {
 	context.Context // the values; never done
 	deadline        time.Time
 
-	mu    sync.Mutex
-	done  chan struct{} // made by Done; closed once err is set
-	timer *time.Timer   // closes done at the deadline
-	err   error         // context.DeadlineExceeded or context.Canceled, once
+	mu     sync.Mutex
+	done   chan struct{} // made by Done; closed once err is set
+	timer  *time.Timer   // ends c at the deadline, once something waits
+	afters []*func()     // AfterFunc's, to run once err is set
+	err    error         // context.DeadlineExceeded or context.Canceled, once
 }
 
 func newCheckContext(values context.Context, d time.Duration) *checkContext {
@@ -34,16 +35,53 @@ func (c *checkContext) Done() <-chan struct{} {
 	defer c.mu.Unlock()
 	if c.done == nil {
 		c.done = make(chan struct{})
-		switch d := time.Until(c.deadline); {
-		case c.err != nil:
+		if c.err != nil {
 			close(c.done)
-		case d <= 0:
-			c.endLocked(context.DeadlineExceeded)
-		default:
-			c.timer = time.AfterFunc(d, c.expire)
+		} else {
+			c.armLocked()
 		}
 	}
 	return c.done
+}
+
+// AfterFunc runs f in its own goroutine once c ends, as context.AfterFunc
+// does. Contexts derived from c (context.WithCancel and the like, go-redis
+// makes some) use it to end with c, instead of a goroutine each that
+// waits on Done.
+func (c *checkContext) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.armLocked()
+	}
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	p := &f
+	c.afters = append(c.afters, p)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, q := range c.afters {
+			if q == p {
+				c.afters = append(c.afters[:i], c.afters[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// armLocked starts the timer that ends c at its deadline, or ends c if
+// the deadline has passed.
+func (c *checkContext) armLocked() {
+	switch d := time.Until(c.deadline); {
+	case d <= 0:
+		c.endLocked(context.DeadlineExceeded)
+	case c.timer == nil:
+		c.timer = time.AfterFunc(d, c.expire)
+	}
 }
 
 // Err reads the clock itself, so that a context nobody asked Done of
@@ -79,4 +117,8 @@ func (c *checkContext) endLocked(err error) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
+	for _, f := range c.afters {
+		go (*f)()
+	}
+	c.afters = nil
 }

@@ -3,6 +3,7 @@ package wsauth
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -193,4 +194,33 @@ func state(label string, cs ...context.Context) string {
 		s += fmt.Sprintf(" [%v %v %v]", done, c.Err(), context.Cause(c))
 	}
 	return s
+}
+
+// TestCheckContextChildrenNeedNoWatcher: contexts derived from a check
+// context end with it through its AfterFunc, as they would under a
+// context.WithTimeout, not each through a goroutine that waits on Done.
+func TestCheckContextChildrenNeedNoWatcher(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCheckContext(context.Background(), time.Second)
+		const n = 100
+		before := runtime.NumGoroutine()
+		children := make([]context.Context, n)
+		for i := range children {
+			var cancel context.CancelFunc
+			children[i], cancel = context.WithCancel(c)
+			defer cancel()
+		}
+		// A stray goroutine of the process may come or go meanwhile: a
+		// watcher each would be n more.
+		if d := runtime.NumGoroutine() - before; d >= n/2 {
+			t.Fatalf("%d goroutines for %d derived contexts", d, n)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for i, ch := range children {
+			if ch.Err() != context.DeadlineExceeded {
+				t.Fatalf("child %d at the deadline: %v", i, ch.Err())
+			}
+		}
+	})
 }
