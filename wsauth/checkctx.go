@@ -9,23 +9,24 @@ import (
 // checkContext is the context of an upgraded attempt's checks (the
 // in-band strategies'): the request's values, and a deadline. It is
 // context.WithTimeout made lazily: its Done channel and timer exist only
-// once Done is asked for. The built-in Verifier and memstore only ask
-// Err, and the short-lived timer and contexts of every handshake leave
-// holes in the spans of the connections' long-lived objects of their
-// sizes (BENCHMARKS.md, section 4).
+// once Done or AfterFunc is asked for (doneState). The built-in Verifier
+// and memstore only ask Err, and the short-lived timer and contexts of
+// every handshake leave holes in the spans of the connections'
+// long-lived objects of their sizes (BENCHMARKS.md, section 4).
 type checkContext struct {
 	context.Context // the values; never done
 	deadline        time.Time
 
-	mu     sync.Mutex
-	done   chan struct{} // made by Done; closed once err is set
-	timer  *time.Timer   // ends c at the deadline, once something waits
-	afters []*func()     // AfterFunc's, to run once err is set
-	err    error         // context.DeadlineExceeded or context.Canceled, once
+	mu    sync.Mutex
+	ds    doneState
+	timer *time.Timer // ends c at the deadline, once something waits
+	err   error       // context.DeadlineExceeded or context.Canceled, once
 }
 
 func newCheckContext(values context.Context, d time.Duration) *checkContext {
-	return &checkContext{Context: values, deadline: time.Now().Add(d)}
+	c := &checkContext{Context: values, deadline: time.Now().Add(d)}
+	c.ds.mu = &c.mu
+	return c
 }
 
 func (c *checkContext) Deadline() (time.Time, bool) { return c.deadline, true }
@@ -33,21 +34,19 @@ func (c *checkContext) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *checkContext) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
-		if c.err != nil {
-			close(c.done)
-		} else {
+	if c.ds.done == nil {
+		if c.err == nil {
 			c.armLocked()
 		}
+		if c.err != nil {
+			return closedChan
+		}
 	}
-	return c.done
+	return c.ds.doneLocked()
 }
 
 // AfterFunc runs f in its own goroutine once c ends, as context.AfterFunc
-// does. Contexts derived from c (context.WithCancel and the like, go-redis
-// makes some) use it to end with c, instead of a goroutine each that
-// waits on Done.
+// does; the context package finds it for every context derived from c.
 func (c *checkContext) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -58,19 +57,7 @@ func (c *checkContext) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	p := &f
-	c.afters = append(c.afters, p)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for i, q := range c.afters {
-			if q == p {
-				c.afters = append(c.afters[:i], c.afters[i+1:]...)
-				return true
-			}
-		}
-		return false
-	}
+	return c.ds.addLocked(f)
 }
 
 // armLocked starts the timer that ends c at its deadline, or ends c if
@@ -111,14 +98,8 @@ func (c *checkContext) end(err error) {
 
 func (c *checkContext) endLocked(err error) {
 	c.err = err
-	if c.done != nil {
-		close(c.done)
-	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	for _, f := range c.afters {
-		go (*f)()
-	}
-	c.afters = nil
+	c.ds.endLocked()() // starts goroutines only: safe under c.mu
 }

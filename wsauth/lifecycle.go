@@ -31,10 +31,10 @@ type life struct {
 	principal atomic.Pointer[Principal]
 
 	mu    sync.Mutex
-	ep    endpoint      // nil until attached
-	hs    *handlerState // the handler's context's, once asked for
-	timer *time.Timer   // the expiry notice's, then the expiry's; made once, then Reset
-	fin   *ending       // how l ended; nil while it lives
+	ep    endpoint    // nil until attached
+	hs    *doneState  // the handler's context's, once asked for
+	timer *time.Timer // the expiry notice's, then the expiry's; made once, then Reset
+	fin   *ending     // how l ended; nil while it lives
 	// byUs: ended by us (expiry, revocation, a refused credential), so
 	// Read and Write fail with endedErr. Atomic, so that every frame's
 	// check of it takes no lock; set under mu with the rest of the end.
@@ -273,26 +273,16 @@ func (l *life) cancelHandler() {
 		return
 	}
 	l.hended.Store(true)
-	var one *afterFunc
-	var more map[*afterFunc]struct{}
+	start := func() {}
 	if hs := l.hs; hs != nil {
-		if hs.done != nil {
-			close(hs.done) // under mu, so that Err and Done agree
-		}
-		one, more = hs.one, hs.more
-		hs.one, hs.more = nil, nil
+		start = hs.endLocked()
 	}
 	ep := l.ep
 	l.mu.Unlock()
 	if a, ok := ep.(aborter); ok {
 		a.abort()
 	}
-	if one != nil {
-		go one.f()
-	}
-	for a := range more {
-		go a.f()
-	}
+	start()
 }
 
 // aborter is an endpoint that can cut its connection at once.
@@ -329,44 +319,12 @@ func (l *life) socketContext(ctx context.Context) (context.Context, error) {
 	return l.values(), nil
 }
 
-// handlerState is what the handler's context adds to l once Done or
-// AfterFunc is called. Guarded by l.mu.
-type handlerState struct {
-	done chan struct{} // made by Done
-	// The AfterFuncs registered and not yet stopped or started: one, and
-	// any more. An AfterFunc lets a context derived from this one
-	// (context.WithTimeout, context.AfterFunc) be cancelled with it
-	// without a goroutine of its own, as under a cancelCtx; the first has
-	// a place of its own, as most contexts have one child at a time.
-	one  *afterFunc
-	more map[*afterFunc]struct{}
-}
-
-// state returns l's handlerState, made if need be. l.mu is held.
-func (h *handlerCtx) state() *handlerState {
+// state returns l's doneState, made if need be. l.mu is held.
+func (h *handlerCtx) state() *doneState {
 	if h.hs == nil {
-		h.hs = &handlerState{}
+		h.hs = &doneState{mu: &h.mu}
 	}
 	return h.hs
-}
-
-type afterFunc struct {
-	f func()
-	h *handlerCtx
-}
-
-// stop unregisters a, and reports whether it was registered.
-func (a *afterFunc) stop() bool {
-	a.h.mu.Lock()
-	defer a.h.mu.Unlock()
-	hs := a.h.hs // not nil: a is registered in it, or was
-	if hs.one == a {
-		hs.one = nil
-		return true
-	}
-	_, ok := hs.more[a]
-	delete(hs.more, a)
-	return ok
 }
 
 // handlerCtx is the context handlerContext returns. A type of its own,
@@ -386,18 +344,8 @@ func (h *handlerCtx) Done() <-chan struct{} {
 	if h.hended.Load() {
 		return closedChan
 	}
-	hs := h.state()
-	hs.done = make(chan struct{})
-	return hs.done
+	return h.state().doneLocked()
 }
-
-// closedChan is the Done of a handler's context that ended before its
-// Done was asked for.
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
 
 func (h *handlerCtx) Err() error {
 	h.mu.Lock()
@@ -421,18 +369,9 @@ func (h *handlerCtx) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	hs := h.state()
-	a := &afterFunc{f: f, h: h}
-	switch {
-	case hs.one == nil:
-		hs.one = a
-	case hs.more == nil:
-		hs.more = map[*afterFunc]struct{}{a: {}}
-	default:
-		hs.more[a] = struct{}{}
-	}
+	stop = h.state().addLocked(f)
 	h.mu.Unlock()
-	return a.stop
+	return stop
 }
 
 func (h *handlerCtx) String() string { return "wsauth handler context" }
