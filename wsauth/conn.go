@@ -192,7 +192,7 @@ func (c *Conn) writeAuthOK(ctx context.Context, p *Principal, dl *deadline) erro
 		// rather than a derived context keeps nothing more alive. A
 		// write still running at the deadline is ended as the context
 		// would end it.
-		if dl == nil || dl.sock != c.sock {
+		if dl == nil {
 			dl = &deadline{sock: c.sock}
 		}
 		dl.arm(answerTimeout, true)
