@@ -145,23 +145,25 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (*a
 	// literal would be built in this frame first, under the 101's write.
 	at := attempts.Get().(*attempt)
 	at.a, at.w, at.r, at.start = a, w, r, time.Now()
-	if err := at.screen(); err != nil {
-		at.release()
-		return nil, err
-	}
-	// Credential, from the carrier.
-	at.carried = true
-	cred, err := a.strategy.carry(at)
-	if err != nil {
-		err = at.refuse(err, false)
-		at.release()
-		return nil, err
-	}
-	if err := at.check(cred); err != nil {
+	if err := at.authenticate(); err != nil {
 		at.release()
 		return nil, err
 	}
 	return at, nil
+}
+
+// authenticate is Authenticator.authenticate's pipeline, on at.
+func (at *attempt) authenticate() error {
+	if err := at.screen(); err != nil {
+		return err
+	}
+	// Credential, from the carrier.
+	at.carried = true
+	cred, err := at.a.strategy.carry(at)
+	if err != nil {
+		return at.refuse(err, false)
+	}
+	return at.check(cred)
 }
 
 // screen runs the pipeline's steps before the credential is read.
