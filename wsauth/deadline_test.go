@@ -2,7 +2,6 @@ package wsauth_test
 
 import (
 	"errors"
-	"net/http"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -30,26 +29,13 @@ func TestSharedDeadlineBothPhases(t *testing.T) {
 			for _, late := range []time.Duration{timeout - time.Millisecond, timeout} {
 				t.Run(rt.name+"/"+timeout.String()+"/"+late.String(), func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
-						a := wsauth.New(verifier(), strategy, nil)
-						type result struct {
-							err error
-							at  time.Time
-						}
-						done := make(chan result, 1)
-						const bufSize = 8 << 10
-						nc, _ := rawws.Upgraded(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-							c, err := a.Accept(w, r)
-							if c != nil {
-								c.CloseNow()
-							}
-							done <- result{err, time.Now()}
-						}), bufSize)
+						nc, done := acceptRaw(t, wsauth.New(verifier(), strategy, nil))
 						start := time.Now()
 						frame := authFrame(t, rt, "alice-token")
 						// Pongs fill the buffer towards the client first;
 						// the credential comes late.
 						go func() {
-							nc.Write(rawws.PingFlood(nil, bufSize-8))
+							nc.Write(rawws.PingFlood(nil, rawBuf-8))
 							time.Sleep(late - time.Since(start))
 							nc.Write(rawws.ClientFrame(nil, 0x1, frame))
 						}()

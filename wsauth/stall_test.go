@@ -213,41 +213,53 @@ func TestStalledAnswerIsBounded(t *testing.T) {
 		for _, cred := range []string{"alice-token", "wrong-token"} {
 			t.Run(rt.name+"/"+cred, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
-					var served atomic.Bool
 					a := wsauth.New(verifier(), rt.strategy, nil)
-					type result struct {
-						err error
-						d   time.Duration
-					}
-					done := make(chan result, 1)
-					const bufSize = 8 << 10
-					nc, _ := rawws.Upgraded(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-						start := time.Now()
-						c, err := a.Accept(w, r)
-						if c != nil {
-							served.Store(true)
-							c.CloseNow()
-						}
-						done <- result{err, time.Since(start)}
-					}), bufSize)
+					nc, done := acceptRaw(t, a)
+					start := time.Now()
 					frame := authFrame(t, rt, cred)
 					// Pongs to fill the buffer to 8 bytes short, then the
 					// credential; nothing is read from now on.
-					go nc.Write(rawws.ClientFrame(rawws.PingFlood(nil, bufSize-8), 0x1, frame))
+					go nc.Write(rawws.ClientFrame(rawws.PingFlood(nil, rawBuf-8), 0x1, frame))
 					r := <-done
-					if r.err == nil || r.d > 10*time.Second {
-						t.Fatalf("Accept returned %v after %v, want an error within 10s", r.err, r.d)
+					if d := r.at.Sub(start); r.err == nil || d > 10*time.Second {
+						t.Fatalf("Accept returned %v after %v, want an error within 10s", r.err, d)
+					} else if d < time.Second {
+						t.Fatalf("Accept returned after %v: the answer never stalled, so this attack did not happen", d)
 					}
-					if r.d < time.Second {
-						t.Fatalf("Accept returned after %v: the answer never stalled, so this attack did not happen", r.d)
-					}
-					if served.Load() {
+					if r.served {
 						t.Fatal("served")
 					}
 				})
 			})
 		}
 	}
+}
+
+// rawBuf is what acceptRaw's connection buffers towards the client: a
+// ping flood of about as much fills it.
+const rawBuf = 8 << 10
+
+// accepted is what Accept answered on acceptRaw's connection, and when.
+type accepted struct {
+	err    error
+	served bool // Accept returned a Conn (closed at once)
+	at     time.Time
+}
+
+// acceptRaw serves a's Accept on a raw connection, upgraded already
+// (rawws.Upgraded), that buffers rawBuf bytes towards the client, and
+// reports what Accept returned.
+func acceptRaw(t *testing.T, a *wsauth.Authenticator) (net.Conn, <-chan accepted) {
+	t.Helper()
+	done := make(chan accepted, 1)
+	nc, _ := rawws.Upgraded(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := a.Accept(w, r)
+		if c != nil {
+			c.CloseNow()
+		}
+		done <- accepted{err, c != nil, time.Now()}
+	}), rawBuf)
+	return nc, done
 }
 
 // authFrame is the first frame an in-band route's client sends with cred:
