@@ -190,12 +190,7 @@ func rss(s stats) uint64   { return s.RSS }
 func report(w io.Writer, rows []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "kind\tconns\theap B/conn\tin-use spans B/conn\tstack B/conn\tRSS B/conn\theap+stack vs bare\tRSS vs bare\tgoroutines\tdial s\t")
-	var bare *result
-	for i := range rows {
-		if rows[i].kind == "bare" {
-			bare = &rows[i]
-		}
-	}
+	bare := bareOf(rows)
 	for _, r := range rows {
 		vs := func(f func(stats) uint64, g func(stats) uint64) string {
 			if bare == nil {
@@ -213,16 +208,21 @@ func report(w io.Writer, rows []result) {
 	tw.Flush()
 }
 
+// bareOf returns the row of bare, the baseline, if it was measured.
+func bareOf(rows []result) *result {
+	for i := range rows {
+		if rows[i].kind == "bare" {
+			return &rows[i]
+		}
+	}
+	return nil
+}
+
 // reportSpans writes, for each kind but bare, the bytes per connection
 // of spans that hold no live object, over bare's, in all and for each
 // object size that differs by 16 B or more.
 func reportSpans(w io.Writer, rows []result) {
-	var bare *result
-	for i := range rows {
-		if rows[i].kind == "bare" {
-			bare = &rows[i]
-		}
-	}
+	bare := bareOf(rows)
 	if bare == nil {
 		fmt.Fprintln(w, "-spans: bare was not measured")
 		return
