@@ -101,5 +101,5 @@ func (c *checkContext) endLocked(err error) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	c.ds.endLocked()() // starts goroutines only: safe under c.mu
+	c.ds.endLocked().start() // starts goroutines only: safe under c.mu
 }

@@ -67,19 +67,29 @@ func (a *afterFunc) stop() bool {
 
 // endLocked closes Done, if made, under the owner's mutex, so that Err
 // and Done agree, and returns the functions to start, which the owner
-// may do once it has released its mutex.
-func (s *doneState) endLocked() (start func()) {
+// may start once it has released its mutex. A value, not a closure: a
+// check context ends on every in-band handshake.
+func (s *doneState) endLocked() pending {
 	if s.done != nil {
 		close(s.done)
 	}
-	one, more := s.one, s.more
+	p := pending{s.one, s.more}
 	s.one, s.more = nil, nil
-	return func() {
-		if one != nil {
-			go one.f()
-		}
-		for a := range more {
-			go a.f()
-		}
+	return p
+}
+
+// pending is the AfterFuncs of a context that has ended.
+type pending struct {
+	one  *afterFunc
+	more map[*afterFunc]struct{}
+}
+
+// start starts them, each in a goroutine of its own.
+func (p pending) start() {
+	if p.one != nil {
+		go p.one.f()
+	}
+	for a := range p.more {
+		go a.f()
 	}
 }

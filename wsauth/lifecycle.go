@@ -273,16 +273,16 @@ func (l *life) cancelHandler() {
 		return
 	}
 	l.hended.Store(true)
-	start := func() {}
+	var p pending
 	if hs := l.hs; hs != nil {
-		start = hs.endLocked()
+		p = hs.endLocked()
 	}
 	ep := l.ep
 	l.mu.Unlock()
 	if a, ok := ep.(aborter); ok {
 		a.abort()
 	}
-	start()
+	p.start()
 }
 
 // aborter is an endpoint that can cut its connection at once.
