@@ -200,7 +200,7 @@ func (at *attempt) check(cred string) error {
 	ctx := at.r.Context()
 	if at.sock != nil {
 		cc := newCheckContext(at.values(), answerTimeout)
-		defer cc.end(context.Canceled)
+		defer cc.end(checksDone)
 		ctx = cc
 	}
 	p, ids, epoch, err := at.a.check(ctx, at.peer, cred, nil)
